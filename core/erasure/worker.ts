@@ -1,0 +1,76 @@
+/**
+ * Worker-thread side of CodecPool: runs one codec call per message and sends the
+ * results back, transferring their buffers (the worker owns everything it received).
+ */
+import { parentPort } from 'node:worker_threads';
+import { isFerryError } from '../errors.js';
+import { ErasureCodec } from './codec.js';
+import { transferablesOf, type CodecRequest, type CodecResponse, type SerializedError } from './protocol.js';
+
+const codecs = new Map<string, ErasureCodec>();
+
+function codecFor(k: number, m: number): ErasureCodec {
+  const key = `${k}/${m}`;
+  let codec = codecs.get(key);
+  if (codec === undefined) {
+    codec = new ErasureCodec(k, m);
+    if (codecs.size >= 16) codecs.clear();
+    codecs.set(key, codec);
+  }
+  return codec;
+}
+
+/** `count` views of `len` bytes over one fresh buffer: one allocation, one transfer. */
+function slab(count: number, len: number): Uint8Array[] {
+  const buf = new ArrayBuffer(count * len);
+  return Array.from({ length: count }, (_, i) => new Uint8Array(buf, i * len, len));
+}
+
+function run(req: CodecRequest): Uint8Array[] {
+  const codec = codecFor(req.k, req.m);
+  const { k, m, blocks, outputs } = req;
+  const len = blocks[0]?.length ?? 0;
+  const nums = req.shareNums ?? [];
+  switch (req.op) {
+    case 'encode':
+      return codec.encode(blocks, (outputs as Uint8Array[] | undefined) ?? slab(m - k, len));
+    case 'encodeShares': {
+      if (outputs !== undefined) return codec.encodeShares(blocks, nums, outputs);
+      const views = slab(nums.filter((s) => s >= k).length, len);
+      return codec.encodeShares(blocks, nums, nums.map((s) => (s >= k ? views.pop() : undefined)));
+    }
+    case 'decode': {
+      if (outputs !== undefined) return codec.decode(blocks, nums, outputs);
+      const present = new Set(nums.filter((s) => s < k));
+      const views = slab(Math.max(0, k - present.size), len);
+      return codec.decode(blocks, nums, Array.from({ length: k }, (_, p) => (present.has(p) ? undefined : views.pop())));
+    }
+    default:
+      throw new Error(`unknown codec op ${String(req.op)}`);
+  }
+}
+
+function serializeError(err: unknown): SerializedError {
+  if (isFerryError(err)) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', (req: CodecRequest) => {
+    let reply: CodecResponse;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const blocks = run(req);
+      transfer = transferablesOf(blocks);
+      const used = new Set(transfer);
+      const spare = transferablesOf(req.blocks).filter((b) => !used.has(b));
+      transfer.push(...spare);
+      reply = { id: req.id, ok: true, blocks, spare };
+    } catch (err) {
+      reply = { id: req.id, ok: false, error: serializeError(err) };
+    }
+    port.postMessage(reply, transfer);
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * One log line per HTTP request, written when the response finishes (or the
+ * connection closes first): method, path, status, bytes in/out, duration.
+ * The query string and headers (credentials!) are never logged.
+ */
+import type { RequestHandler } from 'express';
+
+export interface RequestLogSink {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface RequestLogOptions {
+  /** Requests whose path matches are not logged (e.g. health checks). */
+  skip?: (path: string) => boolean;
+}
+
+export function requestLog(log: RequestLogSink, options: RequestLogOptions = {}): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const path = req.originalUrl.split('?')[0];
+    if (options.skip?.(path)) {
+      next();
+      return;
+    }
+    const socket = req.socket;
+    const readAtStart = socket.bytesRead;
+    const writtenAtStart = socket.bytesWritten;
+    let done = false;
+    const finish = (aborted: boolean): void => {
+      if (done) return;
+      done = true;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        bytesIn: socket.bytesRead - readAtStart,
+        bytesOut: socket.bytesWritten - writtenAtStart,
+        ms: Math.round(ms * 10) / 10,
+        ...(aborted ? { aborted: true } : {}),
+      };
+      const msg = `${req.method} ${path} ${aborted ? 'aborted' : res.statusCode} ${entry.ms}ms`;
+      if (aborted || res.statusCode >= 500) log.warn(entry, msg);
+      else log.info(entry, msg);
+    };
+    res.once('finish', () => finish(false));
+    res.once('close', () => finish(!res.writableFinished));
+    next();
+  };
+}

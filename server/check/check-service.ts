@@ -1,0 +1,190 @@
+import { FerryError } from '../../core/errors.js';
+import { shareLayout } from '../../core/share-layout.js';
+import { decodeUeb, uebHash } from '../../core/ueb.js';
+import { KeyedMutex } from '../../runtime/lock.js';
+import type { GridServer } from '../grid/grid.js';
+import { shareMapOf, surveyShares } from '../grid/grid.js';
+import type { Job } from '../jobs/job.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { happinessOf, type ShareGraph } from '../push/happiness.js';
+import type { SpoolFiles } from '../spool/spool-files.js';
+import { JOBS_PATH, UPLOADS_PATH, type CheckAnswer } from './check-answer.js';
+import { commonPrefixSegments, validateCheck } from './check-request.js';
+
+export interface CheckServiceDeps {
+  jobs: JobStore;
+  files: SpoolFiles;
+  servers: () => Promise<GridServer[]>;
+  maxFileSize: number;
+  holdingQuota: number;
+  /** Called when a spool is complete (size 0 files are complete at once). */
+  spoolComplete: (si: string) => Promise<void>;
+  intakePaused?: () => boolean;
+}
+
+export interface CheckEvents {
+  onCheck?(answer: CheckAnswer['status'], resumed: boolean): void;
+}
+
+/**
+ * "Have it / send all / send the rest": Tahoe's helper answer, with a real
+ * resume handshake. Checks for one storage index are serialised so two
+ * clients racing on the same file share one spool.
+ */
+export class CheckService {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly d: CheckServiceDeps,
+    private readonly events: CheckEvents = {},
+  ) {}
+
+  async check(body: unknown): Promise<CheckAnswer> {
+    const v = validateCheck(body, this.d.maxFileSize);
+    return this.mutex.run(v.si, async () => {
+      const answer = await this.decide(v);
+      return answer;
+    });
+  }
+
+  private async decide(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer> {
+    const { si } = v;
+    let job = await this.d.jobs.get(si);
+    if (job && job.state === 'cancelled') {
+      await this.d.jobs.delete(si);
+      job = undefined;
+    }
+    if (job) this.assertSameFile(job, v.params);
+
+    if (job?.state === 'done' && job.result) {
+      const survey = await surveyShares(await this.d.servers(), si);
+      const happiness = happinessOf(survey.existing);
+      if (happiness >= v.params.happy) {
+        this.events.onCheck?.('have-it', false);
+        return { status: 'have-it', storageIndex: si, ueb: job.result.ueb, uebHash: job.result.uebHash, shareMap: shareMapOf(survey.existing), happiness };
+      }
+      // Shares were lost since: upload again (the push reuses what is left).
+      await this.d.jobs.delete(si);
+      job = undefined;
+    }
+
+    if (!job) {
+      const present = await this.alreadyInGrid(v);
+      if (present) {
+        this.events.onCheck?.('have-it', false);
+        return present;
+      }
+      if (this.d.intakePaused?.()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
+      await this.reserveQuota(v.params.size);
+      const now = Date.now();
+      job = {
+        si,
+        state: 'receiving',
+        params: v.params,
+        crypttextRoot: v.crypttextRoot,
+        received: 0,
+        segmentsEncoded: 0,
+        pushedBytes: {},
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await this.d.files.createIncoming(si);
+      await this.d.jobs.create(job, v.hashes);
+      if (v.params.size === 0) {
+        await this.d.spoolComplete(si);
+        return this.inProgress((await this.d.jobs.require(si)));
+      }
+      this.events.onCheck?.('send', false);
+      return this.send(job, v.geometry.segmentSize);
+    }
+
+    if (job.state === 'receiving') {
+      if (job.crypttextRoot !== v.crypttextRoot) job = await this.adoptHashes(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize);
+      this.events.onCheck?.('send', job.received > 0);
+      return this.send(job, v.geometry.segmentSize);
+    }
+    if (job.crypttextRoot !== v.crypttextRoot) {
+      throw new FerryError('CONFLICT', `storage index ${si} is already being encoded from a different ciphertext (segment hashes differ)`);
+    }
+    this.events.onCheck?.('in-progress', false);
+    return this.inProgress(job);
+  }
+
+  /** Same storage index must mean the same parameters; anything else is a client bug or an attack. */
+  private assertSameFile(job: Job, p: Job['params']): void {
+    const q = job.params;
+    if (q.size !== p.size || q.k !== p.k || q.n !== p.n || q.maxSegmentSize !== p.maxSegmentSize) {
+      throw new FerryError('CONFLICT', `storage index ${job.si} is already known with size=${q.size} k=${q.k} n=${q.n} segsize=${q.maxSegmentSize}`);
+    }
+  }
+
+  /**
+   * Another client resumes with different segment hashes (only possible with
+   * a different ciphertext under the same index). Keep the verified prefix
+   * both agree on; the rest is re-sent and checked against the new hashes.
+   */
+  private async adoptHashes(job: Job, hashes: Uint8Array, root: string, segmentSize: number): Promise<Job> {
+    const old = await this.d.jobs.segmentHashes(job.si);
+    const keepSegments = commonPrefixSegments(old, hashes);
+    await this.d.jobs.replaceSegmentHashes(job.si, hashes);
+    return this.d.jobs.update(job.si, (j) => {
+      j.crypttextRoot = root;
+      j.received = Math.min(j.received, keepSegments * segmentSize);
+    });
+  }
+
+  private send(job: Job, segmentSize: number): CheckAnswer {
+    return {
+      status: 'send',
+      storageIndex: job.si,
+      uploadPath: `${UPLOADS_PATH}/${job.si}`,
+      offset: job.received,
+      missing: job.received < job.params.size ? [[job.received, job.params.size]] : [],
+      segmentSize,
+    };
+  }
+
+  private inProgress(job: Job): CheckAnswer {
+    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: `${JOBS_PATH}/${job.si}`, ...(job.lastError ? { lastError: job.lastError } : {}) };
+  }
+
+  /** Without a job, the grid may still hold the file (uploaded through another helper). */
+  private async alreadyInGrid(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer | undefined> {
+    const servers = await this.d.servers();
+    if (!servers.length) return undefined;
+    const survey = await surveyShares(servers, v.si);
+    const happiness = happinessOf(survey.existing);
+    if (happiness < v.params.happy) return undefined;
+    const ueb = await this.readUeb(v, survey.existing, servers);
+    if (!ueb) return undefined;
+    return { status: 'have-it', storageIndex: v.si, ueb: ueb.toString('base64'), uebHash: uebHash(ueb).toString('hex'), shareMap: shareMapOf(survey.existing), happiness };
+  }
+
+  private async readUeb(v: ReturnType<typeof validateCheck>, existing: ShareGraph, servers: GridServer[]): Promise<Buffer | undefined> {
+    const layout = shareLayout(v.geometry);
+    const byId = new Map(servers.map((s) => [s.id, s]));
+    for (const [shnum, holders] of existing) {
+      for (const id of holders) {
+        try {
+          const bytes = Buffer.from(await byId.get(id)!.client.read(v.si, shnum, layout.uebOffset, layout.end, { signal: AbortSignal.timeout(10_000) }));
+          const u = decodeUeb(bytes);
+          if (u.size === v.params.size && u.k === v.params.k && u.n === v.params.n && Buffer.from(u.crypttextRoot).toString('hex') === v.crypttextRoot) return bytes;
+        } catch {
+          /* try the next share */
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private async reserveQuota(size: number): Promise<void> {
+    const quota = this.d.holdingQuota;
+    if (!quota) return;
+    const active = await this.d.jobs.list((j) => j.state !== 'done' && j.state !== 'cancelled');
+    const reserved = active.reduce((sum, j) => sum + j.params.size, 0);
+    if (reserved + size > quota) {
+      throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);
+    }
+  }
+}

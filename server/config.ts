@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_MAX_SEGMENT_SIZE, DEFAULT_N, MAX_SEGMENT_SIZE_LIMIT, MAX_SHARES } from '../core/params.js';
+import { parseDuration } from '../runtime/duration.js';
+import { parseSize } from '../runtime/size.js';
+
+const size = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const duration = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** The helper's configuration file (JSON); flags override single keys. Documented in docs/operations.md. */
+export const HelperConfigSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(3456),
+  dataDir: z.string().min(1),
+  /** Tokens accepted on the client routes (check, uploads, job status). */
+  clientTokens: z.array(z.string().min(16)).min(1),
+  adminToken: z.string().min(16).optional(),
+  storageServers: z.array(z.strictObject({ url: z.url(), token: z.string().min(1) })).default([]),
+  defaults: z
+    .strictObject({
+      k: z.number().int().min(1).max(MAX_SHARES).default(DEFAULT_K),
+      happy: z.number().int().min(1).max(MAX_SHARES).default(DEFAULT_HAPPY),
+      n: z.number().int().min(1).max(MAX_SHARES).default(DEFAULT_N),
+      maxSegmentSize: z.number().int().min(1).max(MAX_SEGMENT_SIZE_LIMIT).default(DEFAULT_MAX_SEGMENT_SIZE),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest file accepted. */
+      maxFileSize: size.default(1024 ** 4),
+      /** Bytes all unfinished spools may reserve together; 0 = no quota. */
+      holdingQuota: size.default(0),
+      /** A receiving spool idle this long is deleted by the sweep. */
+      spoolIdle: duration.default(7 * 86_400_000),
+      sweepInterval: duration.default(3_600_000),
+      /** Jobs encoded and pushed at once. */
+      concurrency: z.number().int().min(1).max(64).default(2),
+      /** Verified spool bytes that may wait for one fsync. */
+      commitEvery: size.default(16 * 1024 * 1024),
+      /** Idle socket timeout (Node's 300 s requestTimeout is disabled: long PATCHes are fine). */
+      idleTimeout: duration.default(120_000),
+      retryBase: duration.default(5_000),
+      retryMax: duration.default(3_600_000),
+      /** Keep-alive connections per storage server. */
+      connectionsPerServer: z.number().int().min(1).max(256).default(8),
+    })
+    .prefault({}),
+});
+
+export type HelperConfigInput = z.input<typeof HelperConfigSchema>;
+export type HelperConfig = z.output<typeof HelperConfigSchema>;
+
+export function parseHelperConfig(input: unknown): HelperConfig {
+  const c = HelperConfigSchema.parse(input);
+  const { k, happy, n } = c.defaults;
+  if (!(k <= happy && happy <= n)) throw new Error(`config defaults need k <= happy <= n, got k=${k} happy=${happy} n=${n}`);
+  return c;
+}

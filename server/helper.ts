@@ -1,0 +1,160 @@
+import os from 'node:os';
+import path from 'node:path';
+import { CodecPool } from '../core/erasure/index.js';
+import { mkdirDurable } from '../runtime/fs/durable.js';
+import { silentLogger, type Logger } from '../runtime/log.js';
+import { CheckService } from './check/check-service.js';
+import type { HelperConfig } from './config.js';
+import { encodeAndPush, type EncodeFn } from './encode/encode-push.js';
+import { GridDirectory, type ClientFactory } from './grid/directory.js';
+import type { Job } from './jobs/job.js';
+import { JobStore } from './jobs/job-store.js';
+import { JobQueue } from './jobs/queue.js';
+import { HelperStats } from './stats.js';
+import { SpoolFiles } from './spool/spool-files.js';
+import { SpoolDataStore } from './spool/tus-store.js';
+import { sweepHoldingDirs, type SweepReport } from './spool/sweep.js';
+
+export interface HelperOptions {
+  config: HelperConfig;
+  log?: Logger;
+  clientFactory: ClientFactory;
+  /** Erasure encoder; default: a worker-thread pool running core's codec. */
+  encode?: EncodeFn;
+  now?: () => number;
+}
+
+/**
+ * The helper's composition root: job store, holding dirs, tus data store,
+ * check service, queue and grid, wired once. HTTP lives in server/http/.
+ */
+export class Helper {
+  readonly stats = new HelperStats();
+  readonly jobs: JobStore;
+  readonly files: SpoolFiles;
+  readonly grid: GridDirectory;
+  readonly checks: CheckService;
+  readonly datastore: SpoolDataStore;
+  readonly queue: JobQueue;
+  readonly log: Logger;
+  readonly startedAt = Date.now();
+  intakePaused = false;
+  private readonly pool: CodecPool | undefined;
+  private readonly encode: EncodeFn;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  private constructor(readonly config: HelperConfig, o: HelperOptions) {
+    this.log = o.log ?? silentLogger();
+    this.now = o.now ?? Date.now;
+    this.jobs = new JobStore(path.join(config.dataDir, 'jobs'));
+    this.files = new SpoolFiles(config.dataDir);
+    this.grid = new GridDirectory(config.storageServers, o.clientFactory);
+    if (o.encode) {
+      this.encode = o.encode;
+    } else {
+      const pool = new CodecPool({ size: Math.max(1, Math.min(4, os.availableParallelism())) });
+      this.pool = pool;
+      this.encode = (k, n, blocks) => pool.encode(k, n, blocks);
+    }
+    this.checks = new CheckService(
+      {
+        jobs: this.jobs,
+        files: this.files,
+        servers: () => this.grid.servers(),
+        maxFileSize: config.limits.maxFileSize,
+        holdingQuota: config.limits.holdingQuota,
+        spoolComplete: (si) => this.spoolComplete(si),
+        intakePaused: () => this.intakePaused,
+      },
+      { onCheck: (status, resumed) => this.stats.check(status, resumed) },
+    );
+    this.datastore = new SpoolDataStore(this.jobs, this.files, (si) => this.spoolComplete(si), config.limits.commitEvery, (n) => this.stats.received(n));
+    this.queue = new JobQueue(
+      this.jobs,
+      (job, signal) => this.runJob(job, signal),
+      { concurrency: config.limits.concurrency, baseBackoffMs: config.limits.retryBase, maxBackoffMs: config.limits.retryMax, now: this.now },
+      this.log,
+    );
+  }
+
+  static async open(o: HelperOptions): Promise<Helper> {
+    await mkdirDurable(o.config.dataDir);
+    const h = new Helper(o.config, o);
+    await h.files.init();
+    await h.jobs.open();
+    await h.grid.probe().catch(() => undefined);
+    await h.recoverSpools();
+    await h.queue.start();
+    h.sweepTimer = setInterval(() => void h.sweep().catch((err) => h.log.error({ err }, 'sweep failed')), o.config.limits.sweepInterval);
+    h.sweepTimer.unref();
+    return h;
+  }
+
+  /** A spool whose last byte was committed just before a crash may not have been moved on yet. */
+  private async recoverSpools(): Promise<void> {
+    for (const job of await this.jobs.list((j) => j.state === 'receiving' && j.received === j.params.size)) {
+      await this.spoolComplete(job.si);
+    }
+  }
+
+  async spoolComplete(si: string): Promise<void> {
+    const job = await this.jobs.require(si);
+    if (job.state !== 'receiving') return;
+    await this.files.markComplete(si).catch(async (err: NodeJS.ErrnoException) => {
+      // Already moved before a crash: fine if it is in encoding/.
+      if (err.code !== 'ENOENT' || !(await this.files.locate(si))) throw err;
+    });
+    await this.jobs.setState(si, 'queued', { receivedAt: this.now() });
+    this.queue.enqueue(si);
+  }
+
+  private async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    const si = job.si;
+    const started = this.now();
+    await this.jobs.setState(si, 'encoding', { attempts: job.attempts + 1, startedAt: started, lastError: undefined, nextAttemptAt: undefined, pushedBytes: {} });
+    const spoolFile = await this.files.locate(si);
+    if (!spoolFile) throw new Error(`spool for ${si} is missing`);
+    let lastSaved = 0;
+    const result = await encodeAndPush({
+      job: await this.jobs.require(si),
+      spoolFile,
+      segmentHashes: await this.jobs.segmentHashes(si),
+      servers: await this.grid.servers(),
+      encode: this.encode,
+      signal,
+      log: this.log,
+      savePlacement: async (placement) => {
+        await this.jobs.update(si, (j) => (j.placement = placement));
+      },
+      progress: ({ segmentsEncoded, pushedBytes }) => {
+        const t = this.now();
+        if (t - lastSaved < 500 && segmentsEncoded !== job.params.size) return;
+        lastSaved = t;
+        void this.jobs.update(si, (j) => {
+          j.segmentsEncoded = segmentsEncoded;
+          j.pushedBytes = { ...pushedBytes };
+        }, false).catch(() => undefined);
+      },
+    });
+    result.timings.receivedMs = job.receivedAt !== undefined ? job.receivedAt - job.createdAt : undefined;
+    await this.jobs.setState(si, 'done', { result, finishedAt: this.now() });
+    // Only once the result is durable may the spool go.
+    await this.files.remove(si);
+    const done = await this.jobs.require(si);
+    this.stats.jobDone((this.now() - started) / 1000, job.params.size, Object.values(done.pushedBytes).reduce((a, b) => a + b, 0));
+    this.log.info({ si, pushed: result.pushed.length, happiness: result.happiness }, 'job done');
+  }
+
+  async sweep(): Promise<SweepReport> {
+    return sweepHoldingDirs({ jobs: this.jobs, files: this.files, idleMs: this.config.limits.spoolIdle, now: this.now(), running: (si) => this.queue.isRunning(si) });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.queue.stop();
+    await this.pool?.close();
+    await this.grid.close();
+    await this.jobs.close();
+  }
+}

@@ -1,0 +1,120 @@
+import type { Logger } from '../../runtime/log.js';
+import type { Job } from './job.js';
+import type { JobStore } from './job-store.js';
+
+export interface QueueOptions {
+  concurrency: number;
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  now?: () => number;
+}
+
+export type JobRunner = (job: Job, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Runs queued jobs with bounded concurrency. The queue itself is the job
+ * store: on start every job that was queued or mid-way (encoding, pushing)
+ * when the process died is picked up again; failed jobs come back after
+ * their backoff.
+ */
+export class JobQueue {
+  private readonly running = new Map<string, AbortController>();
+  private readonly waiting: string[] = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly run: JobRunner,
+    private readonly options: QueueOptions,
+    private readonly log: Logger,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    for (const job of await this.jobs.list()) {
+      if (job.state === 'queued' || job.state === 'encoding' || job.state === 'pushing') this.enqueue(job.si);
+      else if (job.state === 'failed') this.scheduleRetry(job);
+    }
+  }
+
+  enqueue(si: string): void {
+    if (this.stopped || this.running.has(si) || this.waiting.includes(si)) return;
+    clearTimeout(this.timers.get(si));
+    this.timers.delete(si);
+    this.waiting.push(si);
+    this.pump();
+  }
+
+  /** Stops a running job (cancel) without marking it failed. */
+  abort(si: string): void {
+    this.running.get(si)?.abort(new Error('cancelled'));
+    const w = this.waiting.indexOf(si);
+    if (w >= 0) this.waiting.splice(w, 1);
+    clearTimeout(this.timers.get(si));
+    this.timers.delete(si);
+  }
+
+  get depth(): { running: number; waiting: number } {
+    return { running: this.running.size, waiting: this.waiting.length };
+  }
+
+  isRunning(si: string): boolean {
+    return this.running.has(si);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.running.values()) c.abort(new Error('helper shutting down'));
+    // Wait for running jobs to notice the abort and unwind.
+    while (this.running.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  backoffFor(attempts: number): number {
+    return Math.min(this.options.maxBackoffMs, this.options.baseBackoffMs * 2 ** Math.max(0, attempts - 1));
+  }
+
+  private scheduleRetry(job: Job): void {
+    if (this.stopped || job.nextAttemptAt === undefined) return;
+    const delay = Math.max(0, job.nextAttemptAt - this.now());
+    clearTimeout(this.timers.get(job.si));
+    const t = setTimeout(() => this.enqueue(job.si), delay);
+    t.unref();
+    this.timers.set(job.si, t);
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.running.size < this.options.concurrency && this.waiting.length) {
+      const si = this.waiting.shift()!;
+      const controller = new AbortController();
+      this.running.set(si, controller);
+      void this.execute(si, controller).finally(() => {
+        this.running.delete(si);
+        this.pump();
+      });
+    }
+  }
+
+  private async execute(si: string, controller: AbortController): Promise<void> {
+    const job = await this.jobs.get(si);
+    if (!job || job.state === 'done' || job.state === 'cancelled' || job.state === 'receiving') return;
+    try {
+      await this.run(job, controller.signal);
+    } catch (err) {
+      if (controller.signal.aborted) return; // shutdown or cancel: the job stays where it durably is
+      const message = err instanceof Error ? err.message : String(err);
+      const failed = await this.jobs.update(si, (j) => {
+        j.state = 'failed';
+        j.lastError = message;
+        j.nextAttemptAt = this.now() + this.backoffFor(j.attempts);
+      });
+      this.log.warn({ si, attempts: failed.attempts, err: message }, 'job failed; will retry');
+      this.scheduleRetry(failed);
+    }
+  }
+}

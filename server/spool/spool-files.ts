@@ -1,0 +1,86 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseStorageIndex } from '../../core/storage-index.js';
+import { mkdirDurable, readdirIfExists, renameDurable, unlinkDurable } from '../../runtime/fs/durable.js';
+
+/**
+ * The holding dirs, as Tahoe's CHK_incoming / CHK_encoding: a spool lives in
+ * incoming/ while it is received and is renamed into encoding/ once every
+ * byte is verified. Names are storage indexes, which parse as [a-z2-7]{26},
+ * so no request can name a file outside these dirs.
+ */
+export class SpoolFiles {
+  readonly incomingDir: string;
+  readonly encodingDir: string;
+
+  constructor(dataDir: string) {
+    this.incomingDir = path.join(dataDir, 'incoming');
+    this.encodingDir = path.join(dataDir, 'encoding');
+  }
+
+  async init(): Promise<void> {
+    await mkdirDurable(this.incomingDir);
+    await mkdirDurable(this.encodingDir);
+  }
+
+  incomingPath(si: string): string {
+    parseStorageIndex(si);
+    return path.join(this.incomingDir, `${si}.ct`);
+  }
+
+  encodingPath(si: string): string {
+    parseStorageIndex(si);
+    return path.join(this.encodingDir, `${si}.ct`);
+  }
+
+  /** Creates the (empty) incoming file if it does not exist yet. */
+  async createIncoming(si: string): Promise<void> {
+    const fh = await fs.open(this.incomingPath(si), 'a');
+    await fh.close();
+  }
+
+  async markComplete(si: string): Promise<void> {
+    await renameDurable(this.incomingPath(si), this.encodingPath(si));
+  }
+
+  /** Where the ciphertext is now, whichever dir holds it. */
+  async locate(si: string): Promise<string | undefined> {
+    for (const p of [this.encodingPath(si), this.incomingPath(si)]) {
+      try {
+        await fs.access(p);
+        return p;
+      } catch {
+        /* not here */
+      }
+    }
+    return undefined;
+  }
+
+  async remove(si: string): Promise<void> {
+    await unlinkDurable(this.incomingPath(si));
+    await unlinkDurable(this.encodingPath(si));
+  }
+
+  /** Bytes on disk in both holding dirs (allocated blocks, so sparse spools count what they use). */
+  async usage(): Promise<{ incoming: number; encoding: number; files: { si: string; dir: 'incoming' | 'encoding'; bytes: number; mtimeMs: number }[] }> {
+    const files: { si: string; dir: 'incoming' | 'encoding'; bytes: number; mtimeMs: number }[] = [];
+    let incoming = 0;
+    let encoding = 0;
+    for (const dir of ['incoming', 'encoding'] as const) {
+      const full = dir === 'incoming' ? this.incomingDir : this.encodingDir;
+      for (const name of await readdirIfExists(full)) {
+        if (!name.endsWith('.ct')) continue;
+        try {
+          const st = await fs.stat(path.join(full, name));
+          const bytes = Math.min(st.size, st.blocks * 512);
+          files.push({ si: name.slice(0, -3), dir, bytes, mtimeMs: st.mtimeMs });
+          if (dir === 'incoming') incoming += bytes;
+          else encoding += bytes;
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+    return { incoming, encoding, files };
+  }
+}
