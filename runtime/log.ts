@@ -18,6 +18,9 @@ export interface CreateLoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/** Fields of runtime/http/request-log.ts lines, repeated in their message. */
+const REQUEST_FIELDS = ['method', 'path', 'status', 'bytesIn', 'bytesOut', 'ms', 'aborted'];
+
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 function defaultLevel(): LevelWithSilent {
@@ -33,7 +36,14 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (usePretty) {
     return pino(
       base,
-      pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }),
+      pretty({
+        colorize: true,
+        sync: true,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        // The request log's fields are all in its message already.
+        ignore: `pid,hostname,${REQUEST_FIELDS.join(',')}`,
+      }),
     );
   }
   return pino(base, options.destination ?? process.stdout);

@@ -9,6 +9,7 @@ import { encodeAndPush, type EncodeFn } from './encode/encode-push.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { Job } from './jobs/job.js';
 import { JobStore } from './jobs/job-store.js';
+import { jobGeometry } from './jobs/geometry.js';
 import { JobQueue } from './jobs/queue.js';
 import { HelperStats } from './stats.js';
 import { SpoolFiles } from './spool/spool-files.js';
@@ -116,6 +117,7 @@ export class Helper {
     const spoolFile = await this.files.locate(si);
     if (!spoolFile) throw new Error(`spool for ${si} is missing`);
     let lastSaved = 0;
+    const numSegments = jobGeometry(job).numSegments;
     const result = await encodeAndPush({
       job: await this.jobs.require(si),
       spoolFile,
@@ -127,14 +129,16 @@ export class Helper {
       savePlacement: async (placement) => {
         await this.jobs.update(si, (j) => (j.placement = placement));
       },
-      progress: ({ segmentsEncoded, pushedBytes }) => {
+      progress: async ({ segmentsEncoded, pushedBytes, final }) => {
         const t = this.now();
-        if (t - lastSaved < 500 && segmentsEncoded !== job.params.size) return;
+        if (t - lastSaved < 250 && !final) return;
         lastSaved = t;
-        void this.jobs.update(si, (j) => {
+        const save = this.jobs.update(si, (j) => {
           j.segmentsEncoded = segmentsEncoded;
           j.pushedBytes = { ...pushedBytes };
-        }, false).catch(() => undefined);
+        }, false);
+        if (final) await save;
+        else void save.catch(() => undefined);
       },
     });
     result.timings.receivedMs = job.receivedAt !== undefined ? job.receivedAt - job.createdAt : undefined;

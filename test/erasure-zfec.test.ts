@@ -18,9 +18,14 @@ const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+const prngCache = new Map<string, Uint8Array>();
+
 /** The generator's PRNG: SHA-256 of "<seed>/<counter>", concatenated. */
 function prng(seed: string, n: number): Uint8Array {
+  const hit = prngCache.get(seed);
+  if (hit !== undefined && hit.length === n) return hit;
   const out = new Uint8Array(n);
+  prngCache.set(seed, out);
   for (let i = 0, off = 0; off < n; i++, off += 32) {
     const d = createHash('sha256').update(`${seed}/${i}`).digest();
     out.set(d.subarray(0, Math.min(32, n - off)), off);

@@ -1,6 +1,7 @@
 /**
  * One log line per HTTP request, written when the response finishes (or the
- * connection closes first): method, path, status, bytes in/out, duration.
+ * connection closes first): method, path, status, bytes in (body bytes read
+ * while handling) and out (headers included), duration.
  * The query string and headers (credentials!) are never logged.
  */
 import type { RequestHandler } from 'express';
@@ -40,7 +41,7 @@ export function requestLog(log: RequestLogSink, options: RequestLogOptions = {})
         ms: Math.round(ms * 10) / 10,
         ...(aborted ? { aborted: true } : {}),
       };
-      const msg = `${req.method} ${path} ${aborted ? 'aborted' : res.statusCode} ${entry.ms}ms`;
+      const msg = `${req.method} ${path} ${aborted ? 'aborted' : res.statusCode} ${entry.ms}ms in=${entry.bytesIn}B out=${entry.bytesOut}B`;
       if (aborted || res.statusCode >= 500) log.warn(entry, msg);
       else log.info(entry, msg);
     };

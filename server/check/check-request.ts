@@ -35,7 +35,7 @@ export function validateCheck(body: unknown, maxFileSize: number): ValidCheck {
   const { k, n, happy, size, maxSegmentSize } = req;
   if (k > n) throw new FerryError('INVALID_PARAMETERS', `k=${k} exceeds n=${n}`);
   if (happy < k || happy > n) throw new FerryError('INVALID_PARAMETERS', `happy=${happy} must be between k=${k} and n=${n}`);
-  if (size > maxFileSize) throw new FerryError('PAYLOAD_TOO_LARGE', `size ${size} exceeds this helper's limit of ${maxFileSize} bytes`);
+  if (size > maxFileSize) throw new FerryError('INVALID_PARAMETERS', `size ${size} exceeds this helper's limit of ${maxFileSize} bytes`);
   const geometry = fileGeometry(size, { k, n, maxSegmentSize });
   if (!BASE64.test(req.segmentHashes)) throw new FerryError('BAD_REQUEST', 'segmentHashes must be base64');
   const hashes = new Uint8Array(Buffer.from(req.segmentHashes, 'base64'));

@@ -20,7 +20,7 @@ export interface EncodePushContext {
   encode: EncodeFn;
   /** Persists the placement before any byte is pushed. */
   savePlacement(placement: Record<string, string>): Promise<void>;
-  progress(p: { segmentsEncoded: number; pushedBytes: Record<string, number> }): void;
+  progress(p: { segmentsEncoded: number; pushedBytes: Record<string, number>; final?: boolean }): Promise<void> | void;
   signal?: AbortSignal;
   /** How many times a pass may restart after losing servers. */
   maxPasses?: number;
@@ -109,7 +109,7 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
       builder.addSegment(i, ctx.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), blocks);
       const { offset } = blockRange(layout, i);
       await Promise.all(sinks.map((sink) => guard(sink.server.id, () => sink.write(offset, blocks[sink.shnum]))));
-      ctx.progress({ segmentsEncoded: i + 1, pushedBytes });
+      void ctx.progress({ segmentsEncoded: i + 1, pushedBytes });
     }
   } finally {
     await source.close();
@@ -127,7 +127,7 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
       }),
     ),
   );
-  ctx.progress({ segmentsEncoded: g.numSegments, pushedBytes });
+  await ctx.progress({ segmentsEncoded: g.numSegments, pushedBytes, final: true });
 
   const final: ShareGraph = new Map([...existing].map(([s, set]) => [s, new Set(set)]));
   for (const sink of sinks) addEdge(final, sink.shnum, sink.server.id);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Level } from 'level';
 import { FerryError } from '../../core/errors.js';
+import { KeyedMutex } from '../../runtime/lock.js';
 import type { Job, JobState } from './job.js';
 
 /**
@@ -16,6 +17,8 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
   private readonly db: Level<string, string>;
   private readonly jobs;
   private readonly hashes;
+  /** Read-modify-write cycles of one job never interleave (a progress tick must not undo a state change). */
+  private readonly mutex = new KeyedMutex();
 
   constructor(dir: string) {
     super();
@@ -62,12 +65,14 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
 
   /** Read-modify-write of one job; `durable` = fsync before returning (state changes, spool commits). */
   async update(si: string, fn: (job: Job) => void, durable = true): Promise<Job> {
-    const job = await this.require(si);
-    fn(job);
-    job.updatedAt = Date.now();
-    await this.jobs.put(si, job, durable ? SYNC : NOSYNC);
-    this.emit('change', job);
-    return job;
+    return this.mutex.run(si, async () => {
+      const job = await this.require(si);
+      fn(job);
+      job.updatedAt = Date.now();
+      await this.jobs.put(si, job, durable ? SYNC : NOSYNC);
+      this.emit('change', job);
+      return job;
+    });
   }
 
   async setState(si: string, state: JobState, patch: Partial<Job> = {}): Promise<Job> {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../runtime/log.js';
 import type { Job } from './job.js';
 import type { JobStore } from './job-store.js';
@@ -92,6 +93,7 @@ export class JobQueue {
     while (!this.stopped && this.running.size < this.options.concurrency && this.waiting.length) {
       const si = this.waiting.shift()!;
       const controller = new AbortController();
+      setMaxListeners(0, controller.signal); // one listener per in-flight storage request
       this.running.set(si, controller);
       void this.execute(si, controller).finally(() => {
         this.running.delete(si);

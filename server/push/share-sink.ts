@@ -46,7 +46,9 @@ export class ShareSink {
   private async buffer(offset: number, part: Uint8Array): Promise<void> {
     if (this.pendingBytes && offset !== this.pendingStart + this.pendingBytes) await this.flush();
     if (!this.pendingBytes) this.pendingStart = offset;
-    this.pending.push(part.slice()); // the codec reuses its buffers
+    // A copy: blocks may be views of buffers the codec and the spool reader reuse
+    // (and Buffer#slice would not copy).
+    this.pending.push(new Uint8Array(part));
     this.pendingBytes += part.length;
     if (this.pendingBytes >= this.flushBytes) await this.flush();
   }

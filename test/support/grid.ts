@@ -23,7 +23,7 @@ export async function startGrid(o: { servers?: number; helper?: Partial<HelperCo
   const { dir, cleanup } = await tempDir();
   const storage: (RunningStorageServer | undefined)[] = [];
   for (let i = 0; i < (o.servers ?? 10); i++) {
-    storage.push(await startStorageServer({ dir: path.join(dir, `storage-${i}`), token: GRID_TOKEN, sweepOnStart: false }));
+    storage.push(await startStorageServer({ dir: path.join(dir, `storage-${i}`), token: GRID_TOKEN, sweepOnStart: false, closeGraceMs: 200 }));
   }
   const config = parseHelperConfig({
     dataDir: path.join(dir, 'helper'),

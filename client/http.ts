@@ -1,0 +1,130 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import { ERROR_CODES, FerryError, type ErrorCode } from '../core/errors.js';
+import { abortedError, backoffDelay, parseRetryAfter, retryableStatus, sleep, type RetryPolicy } from './retry.js';
+
+/** An error answer from the helper (or no answer at all), with what the retry loop needs to know. */
+export class HelperError extends FerryError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+    o: { cause?: unknown; details?: Record<string, unknown>; retryAfterMs?: number } = {},
+  ) {
+    super(code, message, { cause: o.cause, details: o.details });
+    this.name = 'HelperError';
+    this.retryAfterMs = o.retryAfterMs;
+  }
+  readonly retryAfterMs: number | undefined;
+}
+
+/**
+ * One connection pool per transfer, so that closing it (on success, error or
+ * abort) provably leaves no socket behind. undici's own header/body timeouts
+ * are off: a long PATCH is fine, a stalled one is cut by our watchdog.
+ */
+export function createAgent(): Agent {
+  return new Agent({ connections: 4, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
+}
+
+const KNOWN = new Set<string>(ERROR_CODES);
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 408) return 'TIMEOUT';
+  if (status === 409) return 'CONFLICT';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 423) return 'UPLOAD_LOCKED';
+  if (status === 460) return 'SEGMENT_HASH_MISMATCH';
+  if (status === 429 || status === 503) return 'UNAVAILABLE';
+  if (status >= 500) return 'UPSTREAM_ERROR';
+  return 'BAD_REQUEST';
+}
+
+/** Reads an error body (`{ error, message, ...details }` from Ferry, anything from a proxy) into a HelperError. */
+export async function errorFromResponse(res: Dispatcher.ResponseData, what: string, retryable = retryableStatus): Promise<HelperError> {
+  let text = '';
+  try {
+    text = (await res.body.text()).slice(0, 4096);
+  } catch {
+    /* the body is informative only */
+  }
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+  } catch {
+    /* not JSON: a proxy's page */
+  }
+  const { error, message, ...details } = body;
+  const code = typeof error === 'string' && KNOWN.has(error) ? (error as ErrorCode) : codeForStatus(res.statusCode);
+  let msg = typeof message === 'string' ? message : text.trim().split('\n')[0] || `HTTP ${res.statusCode}`;
+  if (res.statusCode === 401) msg = `the helper refused the client token (${msg}); check the token in client.json or --token`;
+  return new HelperError(code, `${what}: ${msg}`, res.statusCode, retryable(res.statusCode), {
+    details: { status: res.statusCode, ...details },
+    retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+  });
+}
+
+/** No HTTP answer: connection refused, reset, DNS. Always worth a retry. */
+export function networkError(err: unknown, what: string): HelperError {
+  const e = err as { code?: string; message?: string };
+  const why = e?.code && e.message && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : (e?.message ?? String(err));
+  return new HelperError('UNAVAILABLE', `${what}: ${why}`, undefined, true, { cause: err });
+}
+
+export interface CallContext {
+  agent: Dispatcher;
+  token: string;
+  signal?: AbortSignal;
+  retry: RetryPolicy;
+}
+
+/**
+ * Runs `fn` until it succeeds, fails for good, or fails retryably more than
+ * `retry.attempts` times in a row. `fn` returning normally is progress.
+ */
+export async function withRetries<T>(ctx: Pick<CallContext, 'signal' | 'retry'>, fn: () => Promise<T>, onRetry?: (err: HelperError, failure: number) => void): Promise<T> {
+  for (let failure = 0; ; ) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (ctx.signal?.aborted) throw abortedError(ctx.signal);
+      if (!(err instanceof HelperError) || !err.retryable) throw err;
+      failure++;
+      if (failure > ctx.retry.attempts) throw err;
+      onRetry?.(err, failure);
+      await sleep(backoffDelay(ctx.retry, failure, err.retryAfterMs), ctx.signal);
+    }
+  }
+}
+
+/** A JSON request to the helper, retried on network errors, 408, 423, 429 and 5xx (a 409 here is a real conflict). */
+export async function callJson(ctx: CallContext, method: 'GET' | 'POST', url: string, what: string, body?: unknown, timeoutMs = 120_000): Promise<unknown> {
+  return withRetries(ctx, async () => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method,
+        dispatcher: ctx.agent,
+        signal: ctx.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: { authorization: `Bearer ${ctx.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (ctx.signal?.aborted) throw abortedError(ctx.signal);
+      throw networkError(err, what);
+    }
+    if (res.statusCode >= 300) throw await errorFromResponse(res, what, (s) => s !== 409 && retryableStatus(s));
+    try {
+      return await res.body.json();
+    } catch (err) {
+      if (ctx.signal?.aborted) throw abortedError(ctx.signal);
+      throw new HelperError('UPSTREAM_ERROR', `${what}: the helper's answer is not JSON`, res.statusCode, true, { cause: err });
+    }
+  });
+}
