@@ -27,16 +27,16 @@ const urls = (g: TestGrid) => g.storage.filter((s) => s !== undefined).map((s) =
 
 describe('helper under faults', () => {
   it('re-places the shares of a storage server that dies mid-push and still succeeds', async () => {
-    let stop: (() => Promise<void>) | undefined;
+    const hooks: { stop?: () => Promise<void> } = {};
     grid = await startGrid({
       servers: 11,
       encode: hookedEncode(async (segment) => {
-        if (segment === 3) void stop?.(); // dies while the push goes on
+        if (segment === 3) void hooks.stop?.(); // dies while the push goes on
       }),
     });
     const g = grid;
     const deadId = g.storage[0]!.serverId;
-    stop = () => g.stopStorage(0); // the first server in preference order always gets a share
+    hooks.stop = () => g.stopStorage(0); // the first server in preference order always gets a share
     const h = new HelperCalls(g.helper.url);
     const plain = randomBytes(8 * 64 * 1024);
     const f = await prepare(plain);

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { FerryError } from '../../core/errors.js';
 import { statusFor } from './status.js';
@@ -48,7 +48,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   res.status(404).json({ error: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}` });
 };
 
-export function sendError(res: import('express').Response, err: unknown): void {
+export function sendError(res: Response, err: unknown): void {
   const { status, body } = toErrorBody(err);
   res.status(status).json(body);
 }

@@ -1,0 +1,140 @@
+/**
+ * One share of a file on one server, read block by block. The first read
+ * also fetches the share's block-tree root and share hash chain and checks them
+ * against the UEB's share root (once); every block is then checked against that
+ * root with its uncle chain before it is handed out. All offsets come from
+ * core/share-layout.ts; the pieces one call needs are coalesced into as few
+ * Range requests as possible and fetched concurrently.
+ */
+import { FerryError, IntegrityError, isFerryError } from '../../core/errors.js';
+import { HASH_BYTES, uncleIndices } from '../../core/merkle.js';
+import { blockRange, type ShareLayout } from '../../core/share-layout.js';
+import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
+import type { Ueb } from '../../core/ueb.js';
+import { readShareRange, type GatewayServer, type IoOptions } from './storage-io.js';
+import { fetchWants, NodeCache, nodeWants, unclesOfLeaves, type Want } from './tree-nodes.js';
+
+/** What went wrong with a share read, for the fail-over policy. */
+export type FailureKind = 'aborted' | 'corrupt' | 'missing' | 'transient';
+
+export function classifyFailure(err: unknown): FailureKind {
+  if (err instanceof IntegrityError) return 'corrupt';
+  if (!isFerryError(err)) return 'transient';
+  switch (err.code) {
+    case 'ABORTED':
+      return 'aborted';
+    case 'CORRUPT_SHARE':
+    case 'INTEGRITY_ERROR':
+    case 'RANGE_NOT_SATISFIABLE': // the share is shorter than its layout says
+      return 'corrupt';
+    case 'NOT_FOUND':
+      return 'missing';
+    default:
+      return 'transient';
+  }
+}
+
+export interface FileShape {
+  si: string;
+  ueb: Ueb;
+  layout: ShareLayout;
+}
+
+/** Segments whose proofs one fetch brings in at most (sequential reads then need a hash request every this many blocks). */
+export const PROOF_WINDOW = 32;
+
+export class ShareReader {
+  readonly key: string;
+  private readonly verifier: ShareVerifier;
+  private readonly nodes = new NodeCache();
+  private rootVerified = false;
+  /** Set when the share proved bad (corrupt or gone): never used again for this file. */
+  bad: string | undefined;
+  /** After a transient failure the share rests until this time. */
+  restUntil = 0;
+
+  constructor(
+    readonly file: FileShape,
+    readonly shnum: number,
+    readonly server: GatewayServer,
+    private readonly io: IoOptions,
+  ) {
+    this.key = `${shnum}@${server.id}`;
+    this.verifier = new ShareVerifier(file.ueb, file.layout, shnum);
+  }
+
+  get primary(): boolean {
+    return this.shnum < this.file.ueb.k;
+  }
+
+  usable(now: number): boolean {
+    return this.bad === undefined && this.restUntil <= now;
+  }
+
+  /** Raw bytes of this share (no verification): for the UEB, headers and crypttext nodes. */
+  read(start: number, end: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    return readShareRange(this.io, this.server, this.file.si, this.shnum, start, end, signal);
+  }
+
+  /**
+   * Block `segment`, verified. `windowLast` is the last segment the caller
+   * expects to need soon: when proof nodes must be fetched anyway, those for the
+   * following segments up to it (at most PROOF_WINDOW) come in the same requests.
+   */
+  async block(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const l = this.file.layout;
+    const numSegments = l.geometry.numSegments;
+    const wants: Want[] = [];
+
+    const br = blockRange(l, segment);
+    let block: Uint8Array | undefined;
+    if (br.length > 0) wants.push({ start: br.offset, end: br.offset + br.length, take: (b) => (block = b) });
+    else block = new Uint8Array(0);
+
+    let root: Uint8Array | undefined;
+    let chain: Uint8Array | undefined;
+    if (!this.rootVerified) {
+      wants.push({ start: l.blockTreeOffset, end: l.blockTreeOffset + HASH_BYTES, take: (b) => (root = b) });
+      if (l.shareChainLength > 0) {
+        wants.push({ start: l.shareChainOffset, end: l.shareChainOffset + l.shareChainLength * HASH_BYTES, take: (b) => (chain = b) });
+      } else {
+        chain = new Uint8Array(0);
+      }
+    }
+
+    const uncles = uncleIndices(numSegments, segment);
+    if (this.nodes.missing(uncles).length > 0) {
+      const last = Math.min(numSegments - 1, Math.max(segment, windowLast), segment + PROOF_WINDOW - 1);
+      wants.push(...nodeWants(l.blockTreeOffset, this.nodes.missing(unclesOfLeaves(numSegments, segment, last)), this.nodes));
+    }
+
+    await fetchWants(wants, (start, end) => this.read(start, end, signal));
+
+    if (!this.rootVerified) {
+      this.verifier.acceptBlockTreeRoot(root!, hashesAt(chain!, l.shareChainLength));
+      this.rootVerified = true;
+    }
+    try {
+      this.verifier.verifyBlock(segment, block!, this.nodes.pick(uncles));
+    } catch (err) {
+      // A bad node would fail every later block too: drop them (the share is about to be dropped anyway).
+      this.nodes.clear();
+      throw err;
+    }
+    return block!;
+  }
+
+  /** Marks the share after a failed read; returns what kind of failure it was. */
+  fail(err: unknown, now: number, restMs: number): FailureKind {
+    const kind = classifyFailure(err);
+    if (kind === 'corrupt' || kind === 'missing') this.bad = err instanceof Error ? err.message : String(err);
+    else if (kind === 'transient') this.restUntil = now + restMs;
+    return kind;
+  }
+}
+
+export function notEnoughShares(found: number, k: number, detail: string): FerryError {
+  return new FerryError('NOT_ENOUGH_SHARES', `found ${found} good share${found === 1 ? '' : 's'} of the ${k} needed${detail ? `: ${detail}` : ''}`, {
+    details: { found, needed: k },
+  });
+}

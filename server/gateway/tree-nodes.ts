@@ -1,0 +1,101 @@
+/**
+ * Fetching just the hash-tree nodes a verifier needs, and the byte-range
+ * arithmetic shared by the share reader and the crypttext node store: wanted
+ * pieces of a share are sorted, pieces closer than `maxGap` bytes are merged
+ * into one Range request, and the requests run concurrently.
+ */
+import { HASH_BYTES, uncleIndices } from '../../core/merkle.js';
+
+/** A piece of a share the caller wants, handed its bytes once read. */
+export interface Want {
+  start: number;
+  end: number;
+  take(bytes: Uint8Array): void;
+}
+
+/** Two reads closer than this become one (the gap's bytes cost less than another request). */
+export const DEFAULT_MAX_GAP = 1024;
+
+/** Reads all wants with as few range requests as `maxGap` allows, in parallel. */
+export async function fetchWants(wants: Want[], read: (start: number, end: number) => Promise<Uint8Array>, maxGap = DEFAULT_MAX_GAP): Promise<void> {
+  if (wants.length === 0) return;
+  const sorted = [...wants].sort((a, b) => a.start - b.start);
+  const groups: { start: number; end: number; members: Want[] }[] = [];
+  for (const w of sorted) {
+    const last = groups[groups.length - 1];
+    if (last && w.start - last.end <= maxGap) {
+      last.end = Math.max(last.end, w.end);
+      last.members.push(w);
+    } else {
+      groups.push({ start: w.start, end: w.end, members: [w] });
+    }
+  }
+  await Promise.all(
+    groups.map(async (g) => {
+      const bytes = await read(g.start, g.end);
+      for (const w of g.members) w.take(bytes.subarray(w.start - g.start, w.end - g.start));
+    }),
+  );
+}
+
+/** Union of the uncle chains of leaves first..last (inclusive), ascending. */
+export function unclesOfLeaves(leafCount: number, first: number, last: number): number[] {
+  const set = new Set<number>();
+  for (let i = first; i <= last; i++) for (const n of uncleIndices(leafCount, i)) set.add(n);
+  return [...set].sort((a, b) => a - b);
+}
+
+/**
+ * Hash-tree nodes read from one source, by heap index. Bounded: when full it
+ * keeps only the top of the tree (which every proof uses) and forgets the rest.
+ * Nodes are copied out of the read buffers so that they never pin a block.
+ */
+export class NodeCache {
+  private readonly nodes = new Map<number, Buffer>();
+
+  constructor(private readonly max = 4096) {}
+
+  get(i: number): Buffer | undefined {
+    return this.nodes.get(i);
+  }
+
+  missing(indices: readonly number[]): number[] {
+    return indices.filter((i) => !this.nodes.has(i));
+  }
+
+  /** Stores consecutive nodes first, first+1, … read as one run of bytes. */
+  putRun(first: number, bytes: Uint8Array): void {
+    if (this.nodes.size + bytes.length / HASH_BYTES > this.max) {
+      for (const k of this.nodes.keys()) if (k >= 63) this.nodes.delete(k);
+    }
+    for (let o = 0, i = first; o + HASH_BYTES <= bytes.length; o += HASH_BYTES, i++) this.nodes.set(i, Buffer.from(bytes.subarray(o, o + HASH_BYTES)));
+  }
+
+  /** The nodes at `indices`; all must be present. */
+  pick(indices: readonly number[]): Buffer[] {
+    return indices.map((i) => {
+      const n = this.nodes.get(i);
+      if (!n) throw new Error(`hash node ${i} not fetched`);
+      return n;
+    });
+  }
+
+  clear(): void {
+    this.nodes.clear();
+  }
+}
+
+/** Wants for the given nodes of a tree stored at `base`: runs of consecutive indices become one want each. */
+export function nodeWants(base: number, indices: readonly number[], cache: NodeCache): Want[] {
+  const wants: Want[] = [];
+  const sorted = [...indices].sort((a, b) => a - b);
+  for (let j = 0; j < sorted.length; ) {
+    let k = j;
+    while (k + 1 < sorted.length && sorted[k + 1] === sorted[k] + 1) k++;
+    const first = sorted[j];
+    const count = k - j + 1;
+    wants.push({ start: base + first * HASH_BYTES, end: base + (first + count) * HASH_BYTES, take: (b) => cache.putRun(first, b) });
+    j = k + 1;
+  }
+  return wants;
+}
