@@ -54,6 +54,8 @@ export const HelperConfigSchema = z.strictObject({
       idleTimeout: duration.default(120_000),
       retryBase: duration.default(5_000),
       retryMax: duration.default(3_600_000),
+      /** Start encoding and pushing while the upload still arrives (when a worker slot is free). */
+      pipeline: z.boolean().default(true),
       /** Keep-alive connections per storage server. */
       connectionsPerServer: z.number().int().min(1).max(256).default(8),
     })

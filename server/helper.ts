@@ -9,8 +9,7 @@ import { encodeAndPush, type EncodeFn } from './encode/encode-push.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { Job } from './jobs/job.js';
 import { JobStore } from './jobs/job-store.js';
-import { jobGeometry } from './jobs/geometry.js';
-import { JobQueue } from './jobs/queue.js';
+import { EarlyStop, JobQueue } from './jobs/queue.js';
 import { HelperStats } from './stats.js';
 import { SpoolFiles } from './spool/spool-files.js';
 import { SpoolDataStore } from './spool/tus-store.js';
@@ -70,7 +69,7 @@ export class Helper {
       },
       { onCheck: (status, resumed) => this.stats.check(status, resumed) },
     );
-    this.datastore = new SpoolDataStore(this.jobs, this.files, (si) => this.spoolComplete(si), config.limits.commitEvery, (n) => this.stats.received(n));
+    this.datastore = new SpoolDataStore(this.jobs, this.files, (si) => this.spoolComplete(si), config.limits.commitEvery, (si, n) => this.spoolProgress(si, n));
     this.queue = new JobQueue(
       this.jobs,
       (job, signal) => this.runJob(job, signal),
@@ -106,21 +105,69 @@ export class Helper {
       // Already moved before a crash: fine if it is in encoding/.
       if (err.code !== 'ENOENT' || !(await this.files.locate(si))) throw err;
     });
-    await this.jobs.setState(si, 'queued', { receivedAt: this.now() });
+    // If encoding already started during the upload, the running job carries on.
+    await this.jobs.setState(si, this.queue.isRunning(si) ? 'encoding' : 'queued', { receivedAt: this.now() });
     this.queue.enqueue(si);
+  }
+
+  /** Called as verified bytes arrive: encoding may start before the upload ends (pipelining). */
+  private spoolProgress(si: string, bytes: number): void {
+    this.stats.received(bytes);
+    if (this.config.limits.pipeline) this.queue.startEarly(si);
+  }
+
+  /** Resolves when the spool of `si` holds `end` verified bytes; rejects if the upload is cancelled. */
+  private async waitForSpool(si: string, end: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const job = await this.jobs.require(si);
+      if (job.received >= end) return;
+      if (job.state === 'cancelled') throw new Error(`upload ${si} was cancelled`);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.jobs.off('change', onChange);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const onChange = (j: Job) => {
+          if (j.si === si) done();
+        };
+        const timer = setTimeout(done, 1000);
+        this.jobs.on('change', onChange);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
     const si = job.si;
     const started = this.now();
-    await this.jobs.setState(si, 'encoding', { attempts: job.attempts + 1, startedAt: started, lastError: undefined, nextAttemptAt: undefined, pushedBytes: {} });
-    const spoolFile = await this.files.locate(si);
-    if (!spoolFile) throw new Error(`spool for ${si} is missing`);
+    // Started while the upload goes on: the job keeps its state until the spool is complete.
+    const early = job.state === 'receiving';
+    const patch = { attempts: job.attempts + 1, startedAt: started, lastError: undefined, nextAttemptAt: undefined, pushedBytes: {} };
+    if (early) await this.jobs.update(si, (j) => Object.assign(j, patch));
+    else await this.jobs.setState(si, 'encoding', patch);
+    try {
+      await this.encodeJob(job, signal, started);
+    } catch (err) {
+      // An early start that fails is not a failed job: the upload may still be going on.
+      if (early && (await this.jobs.get(si))?.state === 'receiving') throw new EarlyStop(err);
+      throw err;
+    }
+  }
+
+  private async encodeJob(job: Job, signal: AbortSignal, started: number): Promise<void> {
+    const si = job.si;
     let lastSaved = 0;
-    const numSegments = jobGeometry(job).numSegments;
     const result = await encodeAndPush({
       job: await this.jobs.require(si),
-      spoolFile,
+      spoolFile: async () => {
+        const file = await this.files.locate(si);
+        if (!file) throw new Error(`spool for ${si} is missing`);
+        return file;
+      },
+      available: job.state === 'receiving' ? (end, sig) => this.waitForSpool(si, end, sig) : undefined,
       segmentHashes: await this.jobs.segmentHashes(si),
       servers: await this.grid.servers(),
       encode: this.encode,

@@ -73,4 +73,29 @@ describe('helper: check, spool, encode and push', () => {
     expect(rest).toMatchObject({ status: 204, offset: f.geometry.size });
     expect((await h.waitFor(f.si)).state).toBe('done');
   });
+
+  it('encodes and pushes while the upload is still arriving (pipelined), then completes', async () => {
+    grid = await startGrid();
+    const h = new HelperCalls(grid.helper.url);
+    const plain = randomBytes(8 * 64 * 1024);
+    const f = await prepare(plain);
+    await h.check(checkBody(f));
+    const half = 4 * f.geometry.segmentSize;
+    expect((await h.patch(f.si, 0, f.ciphertext.subarray(0, half))).offset).toBe(half);
+    // Encoding catches up with what arrived while the job is still receiving.
+    const deadline = Date.now() + 10_000;
+    let job = (await h.job(f.si)).json;
+    while (!(Number(job.segmentsEncoded) >= 1) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      job = (await h.job(f.si)).json;
+    }
+    expect(job.state).toBe('receiving');
+    expect(Number(job.segmentsEncoded)).toBeGreaterThanOrEqual(1);
+    expect((await h.patch(f.si, half, f.ciphertext.subarray(half))).offset).toBe(f.geometry.size);
+    const done = await h.waitFor(f.si);
+    expect(done.state).toBe('done');
+    const result = done.result as { uebHash: string };
+    const back = await reassemble({ urls: urls(grid), token: GRID_TOKEN, si: f.si, key: f.key, uebHash: Buffer.from(result.uebHash, 'hex') });
+    expect(back.equals(plain)).toBe(true);
+  });
 });

@@ -14,7 +14,13 @@ export type EncodeFn = (k: number, n: number, blocks: Uint8Array[]) => Promise<U
 
 export interface EncodePushContext {
   job: Job;
-  spoolFile: string;
+  /** Where the spool is now (it moves from incoming/ to encoding/ when complete). */
+  spoolFile: () => Promise<string>;
+  /**
+   * Resolves once the spool holds verified bytes up to `end`. Absent when the
+   * spool is complete; present when encoding starts while the upload goes on.
+   */
+  available?: (end: number, signal?: AbortSignal) => Promise<void>;
   segmentHashes: Uint8Array;
   servers: GridServer[];
   encode: EncodeFn;
@@ -99,11 +105,12 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
   );
 
   const builder = new ShareSetBuilder(layout);
-  const source = await SegmentSource.open(ctx.spoolFile, g);
+  const source = await SegmentSource.open(await ctx.spoolFile(), g);
   const scratch = new Uint8Array(g.segmentSize);
   try {
     for (let i = 0; i < g.numSegments; i++) {
       ctx.signal?.throwIfAborted();
+      await ctx.available?.(Math.min(g.size, (i + 1) * g.segmentSize), ctx.signal);
       const segment = await source.read(i);
       const blocks = await ctx.encode(g.k, g.n, splitSegment(g, i, segment, scratch));
       builder.addSegment(i, ctx.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), blocks);

@@ -48,6 +48,7 @@ export class ShareReader {
   private readonly verifier: ShareVerifier;
   private readonly nodes = new NodeCache();
   private rootVerified = false;
+  private queue: Promise<unknown> = Promise.resolve();
   /** Set when the share proved bad (corrupt or gone): never used again for this file. */
   bad: string | undefined;
   /** After a transient failure the share rests until this time. */
@@ -80,48 +81,55 @@ export class ShareReader {
    * Block `segment`, verified. `windowLast` is the last segment the caller
    * expects to need soon: when proof nodes must be fetched anyway, those for the
    * following segments up to it (at most PROOF_WINDOW) come in the same requests.
+   * The block is read concurrently with its proof.
    */
   async block(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
-    const l = this.file.layout;
-    const numSegments = l.geometry.numSegments;
-    const wants: Want[] = [];
-
-    const br = blockRange(l, segment);
-    let block: Uint8Array | undefined;
-    if (br.length > 0) wants.push({ start: br.offset, end: br.offset + br.length, take: (b) => (block = b) });
-    else block = new Uint8Array(0);
-
-    let root: Uint8Array | undefined;
-    let chain: Uint8Array | undefined;
-    if (!this.rootVerified) {
-      wants.push({ start: l.blockTreeOffset, end: l.blockTreeOffset + HASH_BYTES, take: (b) => (root = b) });
-      if (l.shareChainLength > 0) {
-        wants.push({ start: l.shareChainOffset, end: l.shareChainOffset + l.shareChainLength * HASH_BYTES, take: (b) => (chain = b) });
-      } else {
-        chain = new Uint8Array(0);
-      }
-    }
-
-    const uncles = uncleIndices(numSegments, segment);
-    if (this.nodes.missing(uncles).length > 0) {
-      const last = Math.min(numSegments - 1, Math.max(segment, windowLast), segment + PROOF_WINDOW - 1);
-      wants.push(...nodeWants(l.blockTreeOffset, this.nodes.missing(unclesOfLeaves(numSegments, segment, last)), this.nodes));
-    }
-
-    await fetchWants(wants, (start, end) => this.read(start, end, signal));
-
-    if (!this.rootVerified) {
-      this.verifier.acceptBlockTreeRoot(root!, hashesAt(chain!, l.shareChainLength));
-      this.rootVerified = true;
-    }
+    const br = blockRange(this.file.layout, segment);
+    const [block] = await Promise.all([
+      br.length === 0 ? new Uint8Array(0) : this.read(br.offset, br.offset + br.length, signal),
+      this.serial(() => this.ensureProof(segment, windowLast, signal)),
+    ]);
+    const uncles = uncleIndices(this.file.layout.geometry.numSegments, segment);
     try {
-      this.verifier.verifyBlock(segment, block!, this.nodes.pick(uncles));
+      this.verifier.verifyBlock(segment, block, this.nodes.pick(uncles));
     } catch (err) {
       // A bad node would fail every later block too: drop them (the share is about to be dropped anyway).
       this.nodes.clear();
       throw err;
     }
-    return block!;
+    return block;
+  }
+
+  /** Root, share chain (first time) and the uncles of `segment` onwards, unless already here. */
+  private async ensureProof(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<void> {
+    const l = this.file.layout;
+    const numSegments = l.geometry.numSegments;
+    const wants: Want[] = [];
+    let root: Uint8Array | undefined;
+    let chain: Uint8Array = new Uint8Array(0);
+    if (!this.rootVerified) {
+      wants.push({ start: l.blockTreeOffset, end: l.blockTreeOffset + HASH_BYTES, take: (b) => (root = b) });
+      if (l.shareChainLength > 0) {
+        wants.push({ start: l.shareChainOffset, end: l.shareChainOffset + l.shareChainLength * HASH_BYTES, take: (b) => (chain = b) });
+      }
+    }
+    if (this.nodes.missing(uncleIndices(numSegments, segment)).length > 0) {
+      const last = Math.min(numSegments - 1, Math.max(segment, windowLast), segment + PROOF_WINDOW - 1);
+      wants.push(...nodeWants(l.blockTreeOffset, this.nodes.missing(unclesOfLeaves(numSegments, segment, last)), this.nodes));
+    }
+    if (wants.length === 0) return;
+    await fetchWants(wants, (start, end) => this.read(start, end, signal));
+    if (root) {
+      this.verifier.acceptBlockTreeRoot(root, hashesAt(chain, l.shareChainLength));
+      this.rootVerified = true;
+    }
+  }
+
+  /** Runs proof fetches one at a time, so that concurrent block reads do not fetch the same nodes twice. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Marks the share after a failed read; returns what kind of failure it was. */

@@ -22,6 +22,7 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
 
   constructor(dir: string) {
     super();
+    this.setMaxListeners(0); // every job waiting on its spool listens for changes
     this.db = new Level<string, string>(dir);
     this.jobs = this.db.sublevel<string, Job>('jobs', { valueEncoding: 'json' });
     this.hashes = this.db.sublevel<string, Uint8Array>('hashes', { valueEncoding: 'view' });

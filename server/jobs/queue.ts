@@ -13,6 +13,14 @@ export interface QueueOptions {
 
 export type JobRunner = (job: Job, signal: AbortSignal) => Promise<void>;
 
+/** Thrown by a runner that stopped without the job having failed (an early start whose upload goes on). */
+export class EarlyStop extends Error {
+  constructor(cause: unknown) {
+    super(`early encoding stopped: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'EarlyStop';
+  }
+}
+
 /**
  * Runs queued jobs with bounded concurrency. The queue itself is the job
  * store: on start every job that was queued or mid-way (encoding, pushing)
@@ -23,6 +31,8 @@ export class JobQueue {
   private readonly running = new Map<string, AbortController>();
   private readonly waiting: string[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Jobs whose early start stopped: they wait for their upload to complete. */
+  private readonly earlyFailures = new Set<string>();
   private stopped = false;
   private readonly now: () => number;
 
@@ -48,6 +58,16 @@ export class JobQueue {
     this.timers.delete(si);
     this.waiting.push(si);
     this.pump();
+  }
+
+  /**
+   * Starts a job whose upload is still arriving, if a worker slot is free:
+   * encoding then keeps pace with the upload instead of starting after it.
+   */
+  startEarly(si: string): void {
+    if (this.stopped || this.running.has(si) || this.waiting.includes(si) || this.running.size >= this.options.concurrency) return;
+    if (this.earlyFailures.has(si)) return;
+    this.launch(si, true);
   }
 
   /** Stops a running job (cancel) without marking it failed. */
@@ -91,25 +111,36 @@ export class JobQueue {
 
   private pump(): void {
     while (!this.stopped && this.running.size < this.options.concurrency && this.waiting.length) {
-      const si = this.waiting.shift()!;
-      const controller = new AbortController();
-      setMaxListeners(0, controller.signal); // one listener per in-flight storage request
-      this.running.set(si, controller);
-      void this.execute(si, controller).finally(() => {
-        this.running.delete(si);
-        this.pump();
-      });
+      this.launch(this.waiting.shift()!, false);
     }
   }
 
-  private async execute(si: string, controller: AbortController): Promise<void> {
+  private launch(si: string, early: boolean): void {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal); // one listener per in-flight storage request
+    this.running.set(si, controller);
+    void this.execute(si, controller, early).finally(() => {
+      this.running.delete(si);
+      this.pump();
+    });
+  }
+
+  private async execute(si: string, controller: AbortController, early: boolean): Promise<void> {
     const job = await this.jobs.get(si);
-    if (!job || job.state === 'done' || job.state === 'cancelled' || job.state === 'receiving') return;
+    if (!job || job.state === 'done' || job.state === 'cancelled' || (job.state === 'receiving' && !early)) return;
+    if (!early) this.earlyFailures.delete(si);
     try {
       await this.run(job, controller.signal);
     } catch (err) {
       if (controller.signal.aborted) return; // shutdown or cancel: the job stays where it durably is
+      if (err instanceof EarlyStop) {
+        this.earlyFailures.add(si);
+        this.log.info({ si, err: err.message }, 'early encoding stopped; will encode when the upload completes');
+        return;
+      }
       const message = err instanceof Error ? err.message : String(err);
+      const now = await this.jobs.get(si);
+      if (!now || now.state === 'cancelled' || now.state === 'done') return; // cancelled meanwhile: nothing to retry
       const failed = await this.jobs.update(si, (j) => {
         j.state = 'failed';
         j.lastError = message;

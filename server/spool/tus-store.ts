@@ -41,7 +41,7 @@ export class SpoolDataStore extends DataStore {
     private readonly files: SpoolFiles,
     private readonly onComplete: (si: string) => Promise<void>,
     private readonly commitEvery?: number,
-    private readonly onReceived?: (bytes: number) => void,
+    private readonly onReceived?: (si: string, bytes: number) => void,
   ) {
     super();
     this.extensions = ['creation', 'termination'];
@@ -84,7 +84,7 @@ export class SpoolDataStore extends DataStore {
           await this.jobs.update(id, (j) => {
             j.received = o;
           });
-          this.onReceived?.(o - before);
+          this.onReceived?.(id, o - before);
         },
         commitEvery: this.commitEvery,
       });

@@ -1,9 +1,10 @@
+import { webcrypto } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../core/errors.js';
 import { HASH_BYTES } from '../../core/merkle.js';
 import type { FileGeometry } from '../../core/params.js';
-import { TAGS, taggedHasher } from '../../core/tagged-hash.js';
+import { netstring, TAGS } from '../../core/tagged-hash.js';
 
 export interface VerifiedWriteOptions {
   file: string;
@@ -19,7 +20,16 @@ export interface VerifiedWriteOptions {
   commitEvery?: number;
 }
 
-const WRITE_BATCH = 1024 * 1024;
+const PREFIX = netstring(TAGS.crypttextSegment);
+/** Segments being written and hashed at once, bounded to ~32 MiB of buffers. */
+const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+
+interface InFlight {
+  segment: number;
+  end: number;
+  buf: Buffer;
+  done: Promise<[unknown, ArrayBuffer]>;
+}
 
 /**
  * Writes an upload body into the spool, segment by segment. A segment counts
@@ -27,6 +37,11 @@ const WRITE_BATCH = 1024 * 1024;
  * file is fsynced: the returned offset (tus Upload-Offset) never covers a
  * byte that is unverified or could vanish in a crash. A segment whose hash is
  * wrong is refused alone; everything verified before it is kept.
+ *
+ * Hashing is SHA-256 over every byte, the slowest step on machines without
+ * SHA extensions, so each whole segment is hashed with WebCrypto (on the
+ * libuv pool) while the event loop receives the next one and the write runs
+ * beside it.
  */
 export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   const g = o.geometry;
@@ -34,73 +49,90 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
     throw new FerryError('OFFSET_MISMATCH', `upload offset ${o.offset} is not a segment boundary`);
   }
   const commitEvery = o.commitEvery ?? 16 * 1024 * 1024;
+  const depth = Math.max(1, Math.min(4, Math.floor(MAX_IN_FLIGHT_BYTES / g.segmentSize)));
   const fh = await fs.open(o.file, 'r+');
-  let position = o.offset;
+  const free: Buffer[] = [];
+  const inFlight: InFlight[] = [];
   let verified = o.offset;
   let committed = o.offset;
   let segment = Math.floor(o.offset / g.segmentSize);
-  let segmentEnd = Math.min(g.size, (segment + 1) * g.segmentSize);
-  let hasher = taggedHasher(TAGS.crypttextSegment);
-  let pending: Buffer[] = [];
-  let pendingStart = position;
-  let pendingBytes = 0;
+  let segStart = segment * g.segmentSize;
+  let segEnd = Math.min(g.size, segStart + g.segmentSize);
+  let refused: FerryError | undefined;
 
-  const flush = async () => {
-    if (!pendingBytes) return;
-    await fh.writev(pending, pendingStart);
-    pending = [];
-    pendingBytes = 0;
+  const newBuffer = (): Buffer => {
+    const b = free.pop() ?? Buffer.allocUnsafe(PREFIX.length + g.segmentSize);
+    PREFIX.copy(b, 0);
+    return b;
   };
+  let cur = newBuffer();
+  let fill = 0;
+
   const commit = async () => {
     if (verified === committed) return;
     await fh.datasync();
     await o.commit(verified);
     committed = verified;
   };
+  /** Settles the oldest segment: checks its hash and moves `verified` past it. */
+  const settleOne = async () => {
+    const f = inFlight.shift()!;
+    const [, digest] = await f.done;
+    free.push(f.buf);
+    if (refused) return;
+    const expected = o.segmentHashes.subarray(f.segment * HASH_BYTES, (f.segment + 1) * HASH_BYTES);
+    if (!Buffer.from(digest).equals(expected)) {
+      refused = new FerryError('SEGMENT_HASH_MISMATCH', `segment ${f.segment} does not match its hash; resend from offset ${verified}`, {
+        details: { segment: f.segment, offset: verified },
+      });
+      return;
+    }
+    verified = f.end;
+    if (verified - committed >= commitEvery || verified === g.size) await commit();
+  };
+  const launch = () => {
+    const len = segEnd - segStart;
+    const buf = cur;
+    const done = Promise.all([fh.write(buf, PREFIX.length, len, segStart), webcrypto.subtle.digest('SHA-256', buf.subarray(0, PREFIX.length + len))]);
+    done.catch(() => undefined); // observed in settleOne
+    inFlight.push({ segment, end: segEnd, buf, done });
+    segment++;
+    segStart = segEnd;
+    segEnd = Math.min(g.size, segStart + g.segmentSize);
+    cur = newBuffer();
+    fill = 0;
+  };
 
-  // A refused segment ends the write, but the body is still read to its end
-  // (and dropped): stopping mid-body makes the tus server report an abort
-  // instead of our 460, and clients bound the waste by sending in chunks.
-  let refused: FerryError | undefined;
   try {
     for await (const chunk of o.source as AsyncIterable<Buffer>) {
+      // After a refusal the rest of the body is read and dropped: stopping mid-body
+      // makes the tus server report an abort instead of our 460.
       if (refused) continue;
       let off = 0;
       while (off < chunk.length) {
-        if (position >= g.size) throw new FerryError('PAYLOAD_TOO_LARGE', `upload body goes past the declared size ${g.size}`);
-        const take = Math.min(chunk.length - off, segmentEnd - position);
-        const part = chunk.subarray(off, off + take);
-        if (!pendingBytes) pendingStart = position;
-        pending.push(part);
-        pendingBytes += take;
-        hasher.update(part);
-        position += take;
+        if (segStart >= g.size) throw new FerryError('PAYLOAD_TOO_LARGE', `upload body goes past the declared size ${g.size}`);
+        const take = Math.min(chunk.length - off, segEnd - segStart - fill);
+        chunk.copy(cur, PREFIX.length + fill, off, off + take);
+        fill += take;
         off += take;
-        if (pendingBytes >= WRITE_BATCH) await flush();
-        if (position === segmentEnd) {
-          await flush();
-          const expected = o.segmentHashes.subarray(segment * HASH_BYTES, (segment + 1) * HASH_BYTES);
-          if (!hasher.digest().equals(expected)) {
-            await commit();
-            refused = new FerryError('SEGMENT_HASH_MISMATCH', `segment ${segment} does not match its hash; resend from offset ${verified}`, {
-              details: { segment, offset: verified },
-            });
-            break;
-          }
-          verified = segmentEnd;
-          if (verified - committed >= commitEvery || verified === g.size) await commit();
-          segment++;
-          segmentEnd = Math.min(g.size, (segment + 1) * g.segmentSize);
-          hasher = taggedHasher(TAGS.crypttextSegment);
+        if (fill === segEnd - segStart) {
+          launch();
+          while (inFlight.length >= depth) await settleOne();
+          if (refused) break;
         }
       }
     }
-    if (refused) throw refused;
-    await flush();
+    // A trailing partial segment is dropped: it is not verifiable, and the client resends from `committed`.
+    while (inFlight.length) await settleOne();
+    if (refused) {
+      await commit();
+      throw refused;
+    }
     await commit();
     return committed;
   } catch (err) {
     // Keep whatever was verified before the failure (client went away, bad segment).
+    while (inFlight.length) await settleOne().catch(() => undefined);
     await commit().catch(() => undefined);
     if (err instanceof FerryError) throw err;
     const e = err as NodeJS.ErrnoException;

@@ -1,0 +1,138 @@
+/**
+ * The download gateway's state: settings, counters, server latencies, the
+ * share locator and a short-lived cache of file contexts (so that the range
+ * requests of one download reuse lookups and verified hashes). One per helper
+ * process; `gatewayOf(helper)` creates it on first use.
+ */
+import { formatVerifyCap, type VerifyCap } from '../../core/capability.js';
+import { FerryError } from '../../core/errors.js';
+import { DEFAULT_MAX_SEGMENT_SIZE } from '../../core/params.js';
+import type { Helper } from '../helper.js';
+import { FileContext } from './file-context.js';
+import { ShareLocator } from './share-locator.js';
+import { GatewayStats } from './stats.js';
+import { ServerLatency, type GatewayServer, type GatewayStorageClient, type IoOptions } from './storage-io.js';
+
+export interface GatewaySettings {
+  /** A share read (or list) that takes longer is abandoned and another share used (default 30 s). */
+  timeoutMs: number;
+  /** A share that failed transiently is left alone this long (default 10 s). */
+  restMs: number;
+  /** Segments fetched ahead of the one being sent (default 2). */
+  readAhead: number;
+  /** How long a file's context (share locations, UEB, verified hashes) is reused (default 30 s). */
+  contextTtlMs: number;
+  /** File contexts kept at most (default 256). */
+  maxContexts: number;
+  /** Maximum segment sizes tried to locate the UEB without reading a header first. */
+  segmentSizeHints: number[];
+}
+
+export interface GatewayOptions extends Partial<GatewaySettings> {
+  /** The storage servers, as currently known. */
+  servers: () => GatewayServer[];
+  /** Share-list answers are reused this long (default 10 s). */
+  locateTtlMs?: number;
+  log?: (msg: string) => void;
+}
+
+export class Gateway {
+  readonly stats = new GatewayStats();
+  readonly latency = new ServerLatency();
+  readonly settings: GatewaySettings;
+  readonly io: IoOptions;
+  readonly locator: ShareLocator;
+  private readonly contexts = new Map<string, { at: number; ctx: Promise<FileContext> }>();
+  private readonly log: ((msg: string) => void) | undefined;
+
+  constructor(o: GatewayOptions) {
+    this.settings = {
+      timeoutMs: o.timeoutMs ?? 30_000,
+      restMs: o.restMs ?? 10_000,
+      readAhead: o.readAhead ?? 2,
+      contextTtlMs: o.contextTtlMs ?? 30_000,
+      maxContexts: o.maxContexts ?? 256,
+      segmentSizeHints: o.segmentSizeHints ?? [DEFAULT_MAX_SEGMENT_SIZE],
+    };
+    const settings = this.settings;
+    // Read through `settings`, so that a change (tests shorten the timeout) applies at once.
+    this.io = {
+      stats: this.stats,
+      latency: this.latency,
+      get timeoutMs() {
+        return settings.timeoutMs;
+      },
+    };
+    this.log = o.log;
+    this.locator = new ShareLocator({ io: this.io, servers: o.servers, ttlMs: o.locateTtlMs });
+  }
+
+  /** The file's context: cached, or built (locate + UEB). Rejects with NOT_FOUND, NOT_ENOUGH_SHARES, … */
+  open(cap: VerifyCap): Promise<FileContext> {
+    const key = formatVerifyCap(cap);
+    const now = Date.now();
+    const hit = this.contexts.get(key);
+    if (hit && now - hit.at < this.settings.contextTtlMs) {
+      this.contexts.delete(key);
+      this.contexts.set(key, hit);
+      return hit.ctx;
+    }
+    const ctx = FileContext.open(cap, {
+      io: this.io,
+      locator: this.locator,
+      segmentSizeHints: this.settings.segmentSizeHints,
+      restMs: this.settings.restMs,
+      log: this.log,
+    });
+    const entry = { at: now, ctx };
+    this.contexts.delete(key);
+    this.contexts.set(key, entry);
+    ctx.catch(() => {
+      if (this.contexts.get(key) === entry) this.contexts.delete(key);
+    });
+    while (this.contexts.size > this.settings.maxContexts) this.contexts.delete(this.contexts.keys().next().value as string);
+    return ctx;
+  }
+
+  /** Forgets a file's context, e.g. after its shares ran out mid-download (the next request looks again). */
+  forget(ctx: FileContext): void {
+    const entry = this.contexts.get(ctx.key);
+    if (entry) {
+      this.contexts.delete(ctx.key);
+      this.locator.invalidate(ctx.si);
+    }
+  }
+
+  /** Drops every cached context and share location. */
+  clear(): void {
+    this.contexts.clear();
+  }
+}
+
+const gateways = new WeakMap<Helper, Gateway>();
+const PROBE_EVERY_MS = 30_000;
+
+/** The helper's gateway, created on first use; its storage servers are the helper's grid. */
+export function gatewayOf(helper: Helper): Gateway {
+  let g = gateways.get(helper);
+  if (!g) {
+    let lastProbe = 0;
+    const servers = (): GatewayServer[] => {
+      const known = helper.grid.known();
+      // Servers that never answered have no id yet: look for them now and then, without waiting.
+      if (known.length < helper.grid.size && Date.now() - lastProbe > PROBE_EVERY_MS) {
+        lastProbe = Date.now();
+        helper.grid.probe().catch(() => undefined);
+      }
+      return known.map((s) => ({ id: s.id, url: s.url, client: s.client as GatewayStorageClient }));
+    };
+    const hints = [...new Set([DEFAULT_MAX_SEGMENT_SIZE, helper.config.defaults.maxSegmentSize])];
+    g = new Gateway({ servers, segmentSizeHints: hints, log: (msg) => helper.log.warn(msg) });
+    gateways.set(helper, g);
+  }
+  return g;
+}
+
+export function isNotEnough(err: unknown): boolean {
+  return err instanceof FerryError && err.code === 'NOT_ENOUGH_SHARES';
+}

@@ -1,0 +1,93 @@
+/**
+ * One verified ciphertext segment from k shares: blocks are requested from k
+ * shares at once (the fastest servers, kept from segment to segment while they
+ * work), each checked against the share tree; a share that errs, times out or
+ * fails its hash is replaced by the next best one (and a corrupt one is
+ * reported to its server). The k blocks are decoded, the padding stripped and
+ * the segment checked against the crypttext tree before anyone sees it.
+ */
+import { FerryError } from '../../core/errors.js';
+import { segmentRange } from '../../core/params.js';
+import type { FileContext } from './file-context.js';
+import type { ShareReader } from './share-reader.js';
+
+export interface VerifiedSegment {
+  index: number;
+  /** File offset of the segment's first byte. */
+  start: number;
+  /** The segment's ciphertext (padding removed), as consecutive pieces. */
+  pieces: Uint8Array[];
+  length: number;
+}
+
+type Outcome = { reader: ShareReader; block: Uint8Array } | { reader: ShareReader; error: unknown };
+
+/** Fetches, verifies and decodes segment `i`. `windowLast`: the last segment the caller will ask for soon. */
+export async function fetchSegment(ctx: FileContext, i: number, windowLast: number, signal: AbortSignal | undefined): Promise<VerifiedSegment> {
+  const k = ctx.ueb.k;
+  const { start, end } = segmentRange(ctx.layout.geometry, i);
+  const crypttext = ctx.crypttext;
+
+  const running = new Map<ShareReader, Promise<Outcome>>();
+  const tried = new Set<ShareReader>();
+  const busy = new Set<number>();
+  const launch = (r: ShareReader) => {
+    tried.add(r);
+    busy.add(r.shnum);
+    running.set(
+      r,
+      r.block(i, windowLast, signal).then(
+        (block) => ({ reader: r, block }),
+        (error: unknown) => ({ reader: r, error }),
+      ),
+    );
+  };
+  const next = (): ShareReader | undefined => ctx.ranked(tried).find((r) => !busy.has(r.shnum));
+
+  // Keep the current set while it works; fill it up from the ranking.
+  const now = Date.now();
+  for (const r of ctx.active) if (running.size < k && r.usable(now) && !busy.has(r.shnum)) launch(r);
+  while (running.size < k) {
+    const r = next();
+    if (!r) break;
+    launch(r);
+  }
+
+  crypttext.prefetch(i, windowLast, signal);
+
+  const got: { reader: ShareReader; block: Uint8Array }[] = [];
+  while (got.length < k) {
+    if (running.size === 0) {
+      throw ctx.notEnough(`segment ${i}: every share was tried`);
+    }
+    const out = await Promise.race(running.values());
+    running.delete(out.reader);
+    if ('block' in out) {
+      got.push(out);
+      continue;
+    }
+    if (signal?.aborted) throw new FerryError('ABORTED', 'download aborted', { cause: signal.reason });
+    const kind = ctx.failed(out.reader, out.error);
+    if (kind === 'aborted') throw out.error;
+    busy.delete(out.reader.shnum);
+    const r = next();
+    if (r) launch(r);
+  }
+  got.sort((a, b) => a.reader.shnum - b.reader.shnum);
+  ctx.active = got.map((g) => g.reader);
+
+  const primary = ctx.codec.decode(
+    got.map((g) => g.block),
+    got.map((g) => g.reader.shnum),
+  );
+  const length = end - start;
+  const pieces: Uint8Array[] = [];
+  let left = length;
+  for (const b of primary) {
+    if (left <= 0) break;
+    pieces.push(b.length <= left ? b : b.subarray(0, left));
+    left -= Math.min(b.length, left);
+  }
+  await crypttext.verify(i, pieces, windowLast, signal);
+  return { index: i, start, pieces, length };
+}
