@@ -52,6 +52,10 @@ class WasmSimdKernel implements GfKernel {
     const nIn = inputs.length;
     const nOut = outputs.length;
     if (len === 0 || nOut === 0) return;
+    if (nIn === 0) {
+      for (const out of outputs) out.fill(0, 0, len); // an empty sum (the wasm loop needs nIn >= 1)
+      return;
+    }
     const heap = this.heap;
     heap.set(coef.subarray(0, nIn * nOut), COEF_OFFSET);
     const strip = stripFor(nIn + nOut, len);

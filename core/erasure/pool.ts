@@ -53,8 +53,15 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | null;
+  /** Tasks sent to this worker, oldest first; it answers them in order. */
+  tasks: Task[];
 }
+
+/**
+ * Tasks queued inside each worker: a second one waiting there means the worker starts
+ * on it as soon as it posts a result, instead of idling for a round trip to us.
+ */
+const PER_WORKER = 2;
 
 /** URL of tsx's ESM register API, found through tsx's package.json exports. */
 function tsxApiUrl(): string {
@@ -151,10 +158,7 @@ export class CodecPool {
     const aborted = () => new FerryError('ABORTED', 'codec pool closed');
     for (const task of this.queue.splice(0)) task.reject(aborted());
     const slots = this.slots.splice(0);
-    for (const slot of slots) {
-      slot.task?.reject(aborted());
-      slot.task = null;
-    }
+    for (const slot of slots) for (const task of slot.tasks.splice(0)) task.reject(aborted());
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
@@ -197,19 +201,18 @@ export class CodecPool {
 
   private pump(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => s.task === null);
-      if (slot === undefined) {
-        if (this.slots.length >= this.size) return;
-        slot = this.spawn();
-      }
+      // Least-loaded worker; a new one while below size and all are busy.
+      let slot = this.slots.reduce<Slot | undefined>((best, s) => (best === undefined || s.tasks.length < best.tasks.length ? s : best), undefined);
+      if (slot === undefined || (slot.tasks.length > 0 && this.slots.length < this.size)) slot = this.spawn();
+      if (slot.tasks.length >= PER_WORKER) return;
       const task = this.queue.shift() as Task;
-      slot.task = task;
+      slot.tasks.push(task);
       slot.worker.ref();
       try {
         slot.worker.postMessage(task.req, task.transfer);
       } catch (err) {
-        slot.task = null;
-        slot.worker.unref();
+        slot.tasks.pop();
+        if (slot.tasks.length === 0) slot.worker.unref();
         task.reject(err instanceof Error ? err : new Error(String(err)));
       }
     }
@@ -217,13 +220,13 @@ export class CodecPool {
 
   private spawn(): Slot {
     const worker = startWorker();
-    const slot: Slot = { worker, task: null };
+    const slot: Slot = { worker, tasks: [] };
     worker.unref();
     worker.on('message', (res: CodecResponse) => {
-      const task = slot.task;
-      if (task === null || task.req.id !== res.id) return;
-      slot.task = null;
-      worker.unref();
+      const task = slot.tasks[0];
+      if (task === undefined || task.req.id !== res.id) return;
+      slot.tasks.shift();
+      if (slot.tasks.length === 0) worker.unref();
       if (!res.ok) {
         task.reject(reviveError(res.error));
       } else {
@@ -239,8 +242,7 @@ export class CodecPool {
       const i = this.slots.indexOf(slot);
       if (i < 0) return; // already closed or replaced
       this.slots.splice(i, 1);
-      slot.task?.reject(err);
-      slot.task = null;
+      for (const task of slot.tasks.splice(0)) task.reject(err);
       void worker.terminate();
       this.pump();
     };

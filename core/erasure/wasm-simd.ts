@@ -13,7 +13,7 @@
  *   [0, 8192)       tables: at c*32, lo_c[0..15] then hi_c[0..15]
  *   [8192, 73728)   coef matrix, nOut×nIn, row-major
  *   [73728, ...)    scratch: nIn input strips then nOut output strips, `stride` apart
- * `len` must be a positive multiple of UNROLL*16; the caller pads strips.
+ * nOut and nIn must be >= 1, and `len` a positive multiple of UNROLL*16 (the caller pads strips).
  */
 
 export const TABLES_OFFSET = 0;

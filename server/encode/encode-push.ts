@@ -1,6 +1,6 @@
 import { FerryError } from '../../core/errors.js';
 import { HASH_BYTES } from '../../core/merkle.js';
-import { ShareSetBuilder, splitSegment } from '../../core/share-builder.js';
+import { blockHashesAsync, ShareSetBuilder, splitSegment } from '../../core/share-builder.js';
 import { blockRange, shareLayout } from '../../core/share-layout.js';
 import type { GridServer } from '../grid/grid.js';
 import { shareMapOf, surveyShares } from '../grid/grid.js';
@@ -107,13 +107,20 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
   const builder = new ShareSetBuilder(layout);
   const source = await SegmentSource.open(await ctx.spoolFile(), g);
   const scratch = new Uint8Array(g.segmentSize);
+  // Segment i+1 is read and coded while segment i is hashed and handed to the sinks.
+  const prepare = async (i: number) => {
+    await ctx.available?.(Math.min(g.size, (i + 1) * g.segmentSize), ctx.signal);
+    const segment = await source.read(i);
+    return ctx.encode(g.k, g.n, splitSegment(g, i, segment, i === g.numSegments - 1 ? scratch : undefined));
+  };
   try {
+    let next = prepare(0);
     for (let i = 0; i < g.numSegments; i++) {
       ctx.signal?.throwIfAborted();
-      await ctx.available?.(Math.min(g.size, (i + 1) * g.segmentSize), ctx.signal);
-      const segment = await source.read(i);
-      const blocks = await ctx.encode(g.k, g.n, splitSegment(g, i, segment, scratch));
-      builder.addSegment(i, ctx.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), blocks);
+      const blocks = await next;
+      if (i + 1 < g.numSegments) next = prepare(i + 1);
+      next.catch(() => undefined); // observed on the next turn
+      builder.restoreSegment(i, ctx.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), await blockHashesAsync(blocks));
       const { offset } = blockRange(layout, i);
       await Promise.all(sinks.map((sink) => guard(sink.server.id, () => sink.write(offset, blocks[sink.shnum]))));
       void ctx.progress({ segmentsEncoded: i + 1, pushedBytes });
@@ -130,7 +137,7 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
       guard(sink.server.id, async () => {
         await sink.write(0, encoded.headers[sink.shnum]);
         await sink.write(layout.blockTreeOffset, encoded.trailers[sink.shnum]);
-        await sink.flush();
+        await sink.finish();
       }),
     ),
   );

@@ -37,7 +37,7 @@ export class PlaintextReader extends Readable {
   private nextSegment: number;
   private readonly lastSegment: number;
   private pumping = false;
-  private closed = false;
+  private finished = false;
 
   constructor(o: PlaintextReaderOptions) {
     super({ highWaterMark: 64 * 1024 });
@@ -63,7 +63,7 @@ export class PlaintextReader extends Readable {
   private fill(): void {
     const ahead = Math.max(0, this.o.readAhead ?? 2);
     const source = this.o.source ?? ((i, last, signal) => fetchSegment(this.o.ctx, i, last, signal));
-    while (!this.closed && this.queue.length <= ahead && this.nextSegment <= this.lastSegment) {
+    while (!this.finished && this.queue.length <= ahead && this.nextSegment <= this.lastSegment) {
       const i = this.nextSegment++;
       const segment = source(i, this.lastSegment, this.ac.signal);
       segment.catch(() => undefined); // awaited in order below; never an unhandled rejection
@@ -83,14 +83,14 @@ export class PlaintextReader extends Readable {
           return;
         }
         const seg = await head.segment;
-        if (this.closed) return;
+        if (this.finished) return;
         this.queue.shift();
         this.o.stats.releaseSegment();
         this.o.stats.segmentsServed++;
         if (!this.send(seg)) return;
       }
     } catch (err) {
-      if (!this.closed) this.destroy(err as Error);
+      if (!this.finished) this.destroy(err as Error);
     } finally {
       this.pumping = false;
     }
@@ -117,8 +117,8 @@ export class PlaintextReader extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    if (!this.closed) {
-      this.closed = true;
+    if (!this.finished) {
+      this.finished = true;
       this.ac.abort(err ?? new Error('download stream closed'));
       for (let j = 0; j < this.queue.length; j++) this.o.stats.releaseSegment();
       this.queue.length = 0;

@@ -43,7 +43,7 @@ export class Gateway {
   readonly io: IoOptions;
   readonly locator: ShareLocator;
   private readonly contexts = new Map<string, { at: number; ctx: Promise<FileContext> }>();
-  private readonly log: ((msg: string) => void) | undefined;
+  readonly log: ((msg: string) => void) | undefined;
 
   constructor(o: GatewayOptions) {
     this.settings = {

@@ -5,6 +5,7 @@ import { jsonBody } from '../../runtime/http/body.js';
 import { errorHandler, notFoundHandler } from '../../runtime/http/errors.js';
 import { requestLog } from '../../runtime/http/request-log.js';
 import { JOBS_PATH, UPLOADS_PATH } from '../check/check-answer.js';
+import { gatewayRoutes } from '../gateway/router.js';
 import type { Helper } from '../helper.js';
 import { jobView } from './job-view.js';
 import { anyBearer } from './client-auth.js';
@@ -58,6 +59,7 @@ export function createHelperApp(helper: Helper): Express {
   app.all(UPLOADS_PATH, auth, tusHandler);
   app.all(`${UPLOADS_PATH}/*splat`, auth, tusHandler);
 
+  app.use(gatewayRoutes(helper));
   app.use(notFoundHandler);
   app.use(errorHandler(helper.log));
   return app;

@@ -12,6 +12,8 @@ export class ShareSink {
   private pending: Uint8Array[] = [];
   private pendingStart = 0;
   private pendingBytes = 0;
+  private inFlight: Promise<void>[] = [];
+  private readonly maxInFlight = 2;
   bytesPushed = 0;
   complete = false;
 
@@ -53,15 +55,27 @@ export class ShareSink {
     if (this.pendingBytes >= this.flushBytes) await this.flush();
   }
 
+  /** Sends what is buffered; up to `maxInFlight` writes overlap so coding never waits on one round trip. */
   async flush(): Promise<void> {
-    if (!this.pendingBytes) return;
-    const body = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
-    const start = this.pendingStart;
-    this.pending = [];
-    this.pendingBytes = 0;
-    const res = await this.server.client.write(this.si, this.shnum, start, body, { signal: this.signal });
-    this.bytesPushed += body.length;
-    this.onPushed(body.length);
-    if (res.complete) this.complete = true;
+    if (this.pendingBytes) {
+      const body = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+      const start = this.pendingStart;
+      this.pending = [];
+      this.pendingBytes = 0;
+      const write = this.server.client.write(this.si, this.shnum, start, body, { signal: this.signal }).then((res) => {
+        this.bytesPushed += body.length;
+        this.onPushed(body.length);
+        if (res.complete) this.complete = true;
+      });
+      write.catch(() => undefined); // surfaced when awaited below; never an unhandled rejection
+      this.inFlight.push(write);
+    }
+    while (this.inFlight.length > this.maxInFlight) await this.inFlight.shift();
+  }
+
+  /** Flushes and waits for every write to be acknowledged. */
+  async finish(): Promise<void> {
+    await this.flush();
+    while (this.inFlight.length) await this.inFlight.shift();
   }
 }

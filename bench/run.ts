@@ -1,0 +1,63 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchCodec } from './codec.js';
+import { benchCrypto } from './crypto.js';
+import { benchHelperPipeline } from './helper-pipeline.js';
+import { printTable, type BenchRow } from './lib/report.js';
+import { benchSpool } from './spool.js';
+
+/**
+ * `npm run bench [-- --size 256M]`: every figure against a baseline measured
+ * in the same run (these machines are noisy: absolute numbers are printed,
+ * ratios are what we judge). Writes bench/results/<date>.json.
+ */
+function sizeFlag(argv: string[]): number {
+  const i = argv.findIndex((a) => a === '--size' || a.startsWith('--size='));
+  if (i < 0) return 1024;
+  const text = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
+  const m = /^(\d+)([MG])?i?B?$/i.exec(text ?? '');
+  if (!m) throw new Error(`--size takes e.g. 256M or 1G, got ${text}`);
+  return Number(m[1]) * (m[2]?.toUpperCase() === 'G' ? 1024 : 1);
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = sizeFlag(process.argv.slice(2));
+  const rows: BenchRow[] = [];
+  const sections: Record<string, unknown> = {};
+  const section = async <T>(name: string, fn: () => Promise<T>, toRows: (r: T) => BenchRow[]) => {
+    process.stderr.write(`bench: ${name}...\n`);
+    try {
+      const r = await fn();
+      sections[name] = r;
+      rows.push(...toRows(r));
+    } catch (err) {
+      sections[name] = { error: err instanceof Error ? err.message : String(err) };
+      rows.push({ figure: `${name}: FAILED`, value: NaN, unit: '', note: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
+  await section('codec', () => benchCodec({ sizeMiB: Math.min(sizeMiB, 256) }), (r) => {
+    const z = r.zfec;
+    const row = (figure: string, value: number, base: number | undefined, goal?: string): BenchRow => ({ figure, value, unit: 'MB/s', baseline: base, ratio: base ? value / base : undefined, goal, note: z ? `zfec ${z.version} baseline` : 'zfec not installed: no baseline' });
+    return [
+      row(`erasure encode ${r.k}-of-${r.m}, ${r.segmentBytes} B segments (pool)`, r.ferry.poolRecycled.encodeMBps, z?.encodeMBps, '>= 2x'),
+      row('erasure decode (pool)', r.ferry.poolRecycled.decodeMBps, z?.decodeMBps),
+      row('erasure encode (one thread)', r.ferry.inThread.encodeMBps, z?.encodeMBps),
+    ];
+  });
+  await section('crypto', () => benchCrypto({ sizeMiB: Math.min(sizeMiB, 256) }), (r) => r);
+  await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
+  await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
+
+  console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
+  printTable(rows);
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ date: new Date().toISOString(), sizeMiB, cpus: os.cpus().length, node: process.version, rows, sections }, null, 2));
+  console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+}
+
+await main();
