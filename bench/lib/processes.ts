@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI, next to this file in dist/. */
+export const FERRY_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ferry.js');
+
+export interface StorageProcess {
+  url: string;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A storage server in its own process (as in production), on an ephemeral loopback port. */
+export async function spawnStorage(dir: string, token: string): Promise<StorageProcess> {
+  const tokenFile = `${dir}.token`;
+  await writeFile(tokenFile, token, { mode: 0o600 });
+  const child = spawn(process.execPath, [FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[^\s/]+)/.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`storage server exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    child,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
