@@ -61,7 +61,8 @@ describe('helper under faults', () => {
     expect(job.state).toBe('failed');
     expect(job.result).toBeUndefined();
     expect(String(job.lastError)).toMatch(/happiness 5 < happy 7/);
-    expect(String(job.lastError)).toMatch(/5 reachable servers/);
+    expect(String(job.lastError)).toMatch(/placed 10 of 10 shares on 5 servers/);
+    expect(String(job.lastError)).toMatch(/5 of 5 servers reachable/);
     // It is retried with backoff: attempts keep growing while it stays failed.
     await new Promise((r) => setTimeout(r, 400));
     expect(Number((await h.job(f.si)).json.attempts)).toBeGreaterThan(1);

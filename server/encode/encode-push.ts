@@ -75,11 +75,12 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
   const plan = placeShares({ n: g.n, writable: survey.reachable.map((s) => s.id), existing: survey.existing, keep });
   const happy = job.params.happy;
   if (plan.happiness < happy) {
+    const holders = new Set([...plan.push.values(), ...[...plan.existing.values()].flatMap((set) => [...set])]);
+    const placed = new Set([...plan.push.keys(), ...plan.existing.keys()]).size;
     throw new FerryError(
       'HAPPINESS_NOT_MET',
-      `placed ${plan.push.size + plan.existing.size} of ${g.n} shares on ${new Set([...plan.push.values()]).size} new and ` +
-        `${survey.reachable.length} reachable servers: happiness ${plan.happiness} < happy ${happy} ` +
-        `(${ctx.servers.length} configured, ${survey.unreachable.length + lost.size} unreachable or failed)`,
+      `placed ${placed} of ${g.n} shares on ${holders.size} servers: happiness ${plan.happiness} < happy ${happy} ` +
+        `(${survey.reachable.length} of ${ctx.servers.length} servers reachable; ${survey.unreachable.length + lost.size} unreachable or failed)`,
       { details: { happiness: plan.happiness, happy, reachable: survey.reachable.length } },
     );
   }

@@ -1,0 +1,21 @@
+import { helperKillDrill } from './helper-kill.js';
+import { runDrills, type Drill } from './lib.js';
+import { storageKillDrill } from './storage-kill.js';
+
+/**
+ * `npm run test:faults [-- --size 32] [-- --only NAME]`: kill / flap /
+ * corrupt drills against real processes on loopback. Prints each check and a
+ * closing `N passed, N failed`; exits 1 if any check failed.
+ */
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const sizeMiB = Number(flag('--size') ?? 16);
+const only = flag('--only');
+
+const drills: Drill[] = [helperKillDrill(sizeMiB), storageKillDrill(sizeMiB)];
+const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
+const { failed } = await runDrills(selected);
+process.exitCode = failed ? 1 : 0;
