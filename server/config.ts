@@ -27,7 +27,19 @@ export const HelperConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
   /** Tokens accepted on the client routes (check, uploads, job status). */
   clientTokens: z.array(z.string().min(16)).min(1),
+  /** Token of the admin API, page and metrics (docs/operations.md, "Admin and metrics"); without it no admin listener starts. */
   adminToken: z.string().min(16).optional(),
+  /** The admin listener: its own address, loopback only by default. */
+  admin: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(3457),
+      /** Serve /metrics without the admin token (a scraper on a trusted network). */
+      metricsPublic: z.boolean().default(false),
+      /** How often the storage servers are probed for the admin server table. */
+      probeInterval: duration.default(30_000),
+    })
+    .prefault({}),
   storageServers: z.array(z.strictObject({ url: z.url(), token: z.string().min(1) })).default([]),
   defaults: z
     .strictObject({
@@ -69,5 +81,6 @@ export function parseHelperConfig(input: unknown): HelperConfig {
   const c = HelperConfigSchema.parse(input);
   const { k, happy, n } = c.defaults;
   if (!(k <= happy && happy <= n)) throw new Error(`config defaults need k <= happy <= n, got k=${k} happy=${happy} n=${n}`);
+  if (c.adminToken !== undefined && c.clientTokens.includes(c.adminToken)) throw new Error('adminToken must differ from every client token');
   return c;
 }

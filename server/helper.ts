@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CodecPool } from '../core/erasure/index.js';
+import { FerryError } from '../core/errors.js';
 import { mkdirDurable } from '../runtime/fs/durable.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { CheckService } from './check/check-service.js';
@@ -39,6 +40,8 @@ export class Helper {
   readonly log: Logger;
   readonly startedAt = Date.now();
   intakePaused = false;
+  /** The outcome of the last sweep (periodic or asked for), for the admin overview. */
+  lastSweep: { at: number; report: SweepReport } | undefined;
   private readonly pool: CodecPool | undefined;
   private readonly encode: EncodeFn;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -194,11 +197,55 @@ export class Helper {
     await this.files.remove(si);
     const done = await this.jobs.require(si);
     this.stats.jobDone((this.now() - started) / 1000, job.params.size, Object.values(done.pushedBytes).reduce((a, b) => a + b, 0));
+    this.stats.serverPushes(done.placement, result.pushed, done.pushedBytes);
     this.log.info({ si, pushed: result.pushed.length, happiness: result.happiness }, 'job done');
   }
 
   async sweep(): Promise<SweepReport> {
-    return sweepHoldingDirs({ jobs: this.jobs, files: this.files, idleMs: this.config.limits.spoolIdle, now: this.now(), running: (si) => this.queue.isRunning(si) });
+    const report = await sweepHoldingDirs({ jobs: this.jobs, files: this.files, idleMs: this.config.limits.spoolIdle, now: this.now(), running: (si) => this.queue.isRunning(si) });
+    this.lastSweep = { at: this.now(), report };
+    return report;
+  }
+
+  /** Operator cancel: stops the job if it runs, marks it cancelled and deletes its spool. */
+  async cancelJob(si: string): Promise<Job> {
+    const job = await this.jobs.require(si);
+    if (job.state === 'done' || job.state === 'cancelled') throw new FerryError('CONFLICT', `job ${si} is ${job.state}; there is nothing to cancel`);
+    this.queue.abort(si);
+    await this.queue.settled(si);
+    let finished = false;
+    const cancelled = await this.jobs.update(si, (j) => {
+      if (j.state === 'done' || j.state === 'cancelled') {
+        finished = true;
+        return;
+      }
+      j.state = 'cancelled';
+      j.lastError = 'cancelled by an operator';
+      j.nextAttemptAt = undefined;
+      j.finishedAt = this.now();
+    });
+    if (finished) throw new FerryError('CONFLICT', `job ${si} became ${cancelled.state} before it could be cancelled`);
+    // The state goes first: a crash in between leaves an orphan spool, which the sweep removes.
+    await this.files.remove(si);
+    this.log.info({ si, was: job.state }, 'job cancelled by an operator');
+    return cancelled;
+  }
+
+  /** Operator retry: a failed job is queued now instead of after its backoff. */
+  async retryJob(si: string): Promise<Job> {
+    const job = await this.jobs.require(si);
+    if (job.state !== 'failed') throw new FerryError('CONFLICT', `job ${si} is ${job.state}; only a failed job can be retried`);
+    let was: string | undefined;
+    const queued = await this.jobs.update(si, (j) => {
+      was = j.state;
+      if (j.state !== 'failed') return;
+      j.state = 'queued';
+      j.nextAttemptAt = undefined;
+    });
+    if (was !== 'failed') throw new FerryError('CONFLICT', `job ${si} is ${String(was)}; only a failed job can be retried`);
+    this.queue.enqueue(si);
+    this.log.info({ si }, 'job retried by an operator');
+    return queued;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
 import { StorageClient } from '../storage/client.js';
 import { listen } from '../runtime/http/listen.js';
 import type { Logger } from '../runtime/log.js';
+import { Admin } from './admin/admin.js';
+import { createAdminApp } from './admin/app.js';
 import type { HelperConfig } from './config.js';
 import type { EncodeFn } from './encode/encode-push.js';
 import type { ClientFactory } from './grid/directory.js';
@@ -11,6 +13,8 @@ export interface RunningHelper {
   helper: Helper;
   url: string;
   port: number;
+  /** Base URL of the admin listener (page at `${adminUrl}/admin/`); undefined when no adminToken is configured. */
+  adminUrl?: string;
   close(): Promise<void>;
 }
 
@@ -29,11 +33,31 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
   });
   const app = createHelperApp(helper);
   const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
+  // The admin API, page and metrics have a listener of their own (loopback by default).
+  let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
+  if (config.adminToken) {
+    const a = await Admin.open(helper);
+    try {
+      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
+      admin = { admin: a, url: al.url, close: () => al.close() };
+      helper.log.info({ url: `${al.url}/admin/` }, 'admin listening');
+    } catch (err) {
+      a.close();
+      await l.close();
+      await helper.close();
+      throw err;
+    }
+  } else {
+    helper.log.info('no adminToken configured: the admin API, page and metrics are off');
+  }
   return {
     helper,
     url: l.url,
     port: l.port,
+    adminUrl: admin?.url,
     close: async () => {
+      admin?.admin.close();
+      await admin?.close();
       await l.close();
       await helper.close();
     },

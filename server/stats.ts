@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
+
 /**
  * Counters in the spirit of Tahoe's helper stats (upload requests, already
  * present, need upload, resumes, bytes in and out). Plain numbers so the
  * admin API and the Prometheus exporter can both read them.
  */
-export class HelperStats {
+export class HelperStats extends EventEmitter<{ jobDone: [seconds: number] }> {
   uploadRequests = 0;
   alreadyPresent = 0;
   needUpload = 0;
@@ -14,6 +16,8 @@ export class HelperStats {
   bytesPushed = 0;
   jobsDone = 0;
   readonly jobDurations: number[] = [];
+  /** Shares and share bytes each storage server (by id) took from finished jobs. */
+  readonly perServer = new Map<string, { shares: number; bytes: number }>();
 
   check(status: 'have-it' | 'send' | 'in-progress', resumed: boolean): void {
     this.uploadRequests++;
@@ -33,5 +37,20 @@ export class HelperStats {
     this.bytesPushed += pushedBytes;
     this.jobDurations.push(seconds);
     if (this.jobDurations.length > 1000) this.jobDurations.shift();
+    this.emit('jobDone', seconds);
+  }
+
+  /** A finished job pushed share `s` to server `placement[s]` for every s in `pushed`; `pushedBytes` is by server id. */
+  serverPushes(placement: Record<string, string> | undefined, pushed: readonly number[], pushedBytes: Record<string, number>): void {
+    const at = (id: string) => {
+      let e = this.perServer.get(id);
+      if (!e) this.perServer.set(id, (e = { shares: 0, bytes: 0 }));
+      return e;
+    };
+    for (const s of pushed) {
+      const id = placement?.[String(s)];
+      if (id) at(id).shares++;
+    }
+    for (const [id, bytes] of Object.entries(pushedBytes)) at(id).bytes += bytes;
   }
 }

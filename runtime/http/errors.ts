@@ -1,12 +1,20 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
-import { FerryError } from '../../core/errors.js';
+import { FerryError, type ErrorCode } from '../../core/errors.js';
 import { statusFor } from './status.js';
 
 export interface ErrorBody {
   error: string;
   message: string;
   [extra: string]: unknown;
+}
+
+/** Seconds a client should wait before trying again after these errors, sent as `Retry-After`. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = { INTAKE_PAUSED: 30 };
+
+function setRetryAfter(res: Response, body: ErrorBody): void {
+  const seconds = RETRY_AFTER_SECONDS[body.error as ErrorCode];
+  if (seconds !== undefined) res.setHeader('Retry-After', String(seconds));
 }
 
 /** Turns anything thrown into `{ error, message }` plus a status; never a stack trace. */
@@ -40,6 +48,7 @@ export function errorHandler(log?: { error(obj: object, msg?: string): void }): 
       return;
     }
     void next;
+    setRetryAfter(res, body);
     res.status(status).json(body);
   };
 }
@@ -50,5 +59,6 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 
 export function sendError(res: Response, err: unknown): void {
   const { status, body } = toErrorBody(err);
+  setRetryAfter(res, body);
   res.status(status).json(body);
 }

@@ -1,8 +1,9 @@
 import { MemoryLocker, Server as TusServer } from '@tus/server';
 import express, { type Express } from 'express';
+import { FerryError } from '../../core/errors.js';
 import { isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { jsonBody } from '../../runtime/http/body.js';
-import { errorHandler, notFoundHandler } from '../../runtime/http/errors.js';
+import { errorHandler, notFoundHandler, sendError } from '../../runtime/http/errors.js';
 import { requestLog } from '../../runtime/http/request-log.js';
 import { JOBS_PATH, UPLOADS_PATH } from '../check/check-answer.js';
 import { gatewayRoutes } from '../gateway/router.js';
@@ -47,16 +48,20 @@ export function createHelperApp(helper: Helper): Express {
       if (!si || !isStorageIndex(si)) throw { status_code: 400, body: JSON.stringify({ error: 'INVALID_STORAGE_INDEX', message: 'Upload-Metadata must carry storageIndex' }) };
       return si;
     },
-    onIncomingRequest: async (req) => {
-      if (req.method === 'POST' && helper.intakePaused) {
-        throw { status_code: 503, body: JSON.stringify({ error: 'INTAKE_PAUSED', message: 'intake paused; retry later' }) };
-      }
-    },
   });
   const tusHandler: express.RequestHandler = (req, res) => {
     void tus.handle(req, res);
   };
-  app.all(UPLOADS_PATH, auth, tusHandler);
+  // Paused intake refuses tus creation here, before tus, so the 503 carries Retry-After.
+  const intakeGate: express.RequestHandler = (req, res, next) => {
+    if (req.method !== 'POST' || !helper.intakePaused) {
+      next();
+      return;
+    }
+    res.setHeader('Tus-Resumable', '1.0.0');
+    sendError(res, new FerryError('INTAKE_PAUSED', 'intake paused; retry later'));
+  };
+  app.all(UPLOADS_PATH, auth, intakeGate, tusHandler);
   app.all(`${UPLOADS_PATH}/*splat`, auth, tusHandler);
 
   app.use(gatewayRoutes(helper));

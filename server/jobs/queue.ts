@@ -29,6 +29,8 @@ export class EarlyStop extends Error {
  */
 export class JobQueue {
   private readonly running = new Map<string, AbortController>();
+  /** The run of each running job, to wait for it to unwind (cancel). */
+  private readonly runs = new Map<string, Promise<void>>();
   private readonly waiting: string[] = [];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Jobs whose early start stopped: they wait for their upload to complete. */
@@ -87,6 +89,11 @@ export class JobQueue {
     return this.running.has(si);
   }
 
+  /** Resolves once the run of `si`, if one is going on, has ended (e.g. after abort()). */
+  async settled(si: string): Promise<void> {
+    await this.runs.get(si)?.catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
@@ -119,10 +126,12 @@ export class JobQueue {
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // one listener per in-flight storage request
     this.running.set(si, controller);
-    void this.execute(si, controller, early).finally(() => {
+    const run = this.execute(si, controller, early).finally(() => {
       this.running.delete(si);
+      this.runs.delete(si);
       this.pump();
     });
+    this.runs.set(si, run);
   }
 
   private async execute(si: string, controller: AbortController, early: boolean): Promise<void> {

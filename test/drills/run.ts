@@ -1,3 +1,5 @@
+import { badInputDrill } from './bad-input.js';
+import { diskFullDrill } from './disk-full.js';
 import { helperKillDrill } from './helper-kill.js';
 import { runDrills, type Drill } from './lib.js';
 import { storageKillDrill } from './storage-kill.js';
@@ -15,7 +17,9 @@ const flag = (name: string) => {
 const sizeMiB = Number(flag('--size') ?? 16);
 const only = flag('--only');
 
-const drills: Drill[] = [helperKillDrill(sizeMiB), storageKillDrill(sizeMiB)];
+const fuzzRuns = Number(flag('--fuzz-runs') ?? 1000);
+
+const drills: Drill[] = [helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), badInputDrill(fuzzRuns)];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
 process.exitCode = failed ? 1 : 0;

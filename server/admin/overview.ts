@@ -1,0 +1,40 @@
+import type { Admin } from './admin.js';
+
+/** The admin overview: version, uptime, jobs by state, holding dirs, throughput, queue, servers, counters. */
+export async function overview(admin: Admin) {
+  const h = admin.helper;
+  const usage = await h.files.usage();
+  const servers = h.grid.health();
+  const now = Date.now();
+  return {
+    version: admin.version,
+    now,
+    startedAt: h.startedAt,
+    uptimeSeconds: Math.floor((now - h.startedAt) / 1000),
+    intakePaused: h.intakePaused,
+    jobs: admin.index.counts(),
+    queue: h.queue.depth,
+    holding: {
+      incoming: usage.incoming,
+      encoding: usage.encoding,
+      total: usage.incoming + usage.encoding,
+      files: usage.files.length,
+      quota: h.config.limits.holdingQuota,
+    },
+    /** Bytes per second over the last minute. */
+    throughput: admin.throughput.rates(),
+    servers: { configured: servers.length, reachable: servers.filter((s) => s.reachable).length },
+    stats: {
+      uploadRequests: h.stats.uploadRequests,
+      alreadyPresent: h.stats.alreadyPresent,
+      needUpload: h.stats.needUpload,
+      inProgress: h.stats.inProgress,
+      resumes: h.stats.resumes,
+      bytesReceived: h.stats.bytesReceived,
+      bytesEncoded: h.stats.bytesEncoded,
+      bytesPushed: h.stats.bytesPushed,
+      jobsDone: h.stats.jobsDone,
+    },
+    lastSweep: h.lastSweep ?? null,
+  };
+}

@@ -1,0 +1,76 @@
+import type { Logger } from '../../runtime/log.js';
+import type { GridDirectory } from '../grid/directory.js';
+import type { HelperStats } from '../stats.js';
+
+/**
+ * Probes the storage servers periodically (info: reachable, latency, free
+ * space) so the admin server table is current even while no job runs. A
+ * server's last error is kept, with its time, after it recovers.
+ */
+export class ServerProber {
+  private readonly lastErrors = new Map<string, { message: string; at: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+
+  constructor(
+    private readonly grid: GridDirectory,
+    private readonly stats: HelperStats,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the periodic probe (an interval of 0 turns it off). */
+  start(): void {
+    if (this.intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.probe(), Math.max(1_000, this.intervalMs));
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Probes every server now; concurrent calls share one probe. */
+  probe(): Promise<void> {
+    this.probing ??= (async () => {
+      try {
+        await this.grid.probe();
+      } catch (err) {
+        this.log.warn({ err }, 'probing storage servers failed');
+      }
+      this.remember();
+    })().finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  private remember(): void {
+    for (const h of this.grid.health()) {
+      if (!h.reachable && h.lastError) this.lastErrors.set(h.url, { message: h.lastError, at: h.checkedAt ?? Date.now() });
+    }
+  }
+
+  /** The server table: health from the last probe, last error, and what finished jobs pushed to each. */
+  servers() {
+    this.remember();
+    return this.grid.health().map((h) => {
+      const pushed = h.id ? this.stats.perServer.get(h.id) : undefined;
+      const last = this.lastErrors.get(h.url);
+      return {
+        url: h.url,
+        id: h.id ?? null,
+        reachable: h.reachable,
+        latencyMs: h.latencyMs ?? null,
+        availableSpace: h.availableSpace ?? null,
+        checkedAt: h.checkedAt ?? null,
+        lastError: last?.message ?? null,
+        lastErrorAt: last?.at ?? null,
+        sharesPushed: pushed?.shares ?? 0,
+        bytesPushed: pushed?.bytes ?? 0,
+      };
+    });
+  }
+}
+
+export type ServerView = ReturnType<ServerProber['servers']>[number];
