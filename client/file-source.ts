@@ -12,7 +12,12 @@ export async function* readChunks(fh: FileHandle, start: number, end: number, ch
   const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
   let which = 0;
   let position = start;
-  const readAt = (buf: Buffer, pos: number) => fh.read(buf, 0, Math.min(chunkSize, end - pos), pos);
+  const readAt = (buf: Buffer, pos: number) => {
+    const p = fh.read(buf, 0, Math.min(chunkSize, end - pos), pos);
+    // A consumer that stops early leaves the read-ahead unawaited: its failure must not be an unhandled rejection.
+    p.catch(() => undefined);
+    return p;
+  };
   let pending = position < end ? readAt(buffers[which], position) : undefined;
   while (pending) {
     const { bytesRead, buffer } = await pending;

@@ -1,8 +1,9 @@
+import { webcrypto } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { cipherReady, SeekableCipher } from '../core/crypto/cipher.js';
 import { ConvergentKeyHasher, randomKey } from '../core/crypto/convergent-key.js';
-import { fileGeometry, type EncodingParams } from '../core/params.js';
-import { TAGS, taggedHasher } from '../core/tagged-hash.js';
+import { fileGeometry, type EncodingParams, type FileGeometry } from '../core/params.js';
+import { netstring, TAGS, taggedHash, taggedHasher } from '../core/tagged-hash.js';
 import { readChunks } from './file-source.js';
 
 const HASH_CHUNK = 4 * 1024 * 1024;
@@ -50,31 +51,68 @@ export async function hashFile(o: {
     key = randomKey();
   }
 
+  const hashes = await segmentHashes(o.fh, key, g, o.signal, tick);
+  return { key, hashes };
+}
+
+const PREFIX = netstring(TAGS.crypttextSegment);
+/** Segments hashed at once, bounded to ~32 MiB of buffers. */
+const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Pass two: encrypt on the event loop, SHA-256 each whole segment with
+ * WebCrypto on the libuv pool. SHA-256 is the slowest step on CPUs without
+ * SHA extensions; this way it runs on other cores while the next segment is
+ * read and encrypted.
+ */
+async function segmentHashes(fh: FileHandle, key: Uint8Array, g: FileGeometry, signal: AbortSignal | undefined, tick: (n: number) => void): Promise<Buffer> {
+  const out = Buffer.alloc(g.numSegments * 32);
+  if (g.size === 0) {
+    taggedHash(TAGS.crypttextSegment).copy(out, 0);
+    return out;
+  }
   const cursor = new SeekableCipher(key).cursor(0);
-  const hashes = Buffer.alloc(g.numSegments * 32);
+  const depth = Math.max(1, Math.min(64, Math.floor(MAX_IN_FLIGHT_BYTES / g.segmentSize)));
+  const free: Buffer[] = [];
+  const inFlight: Promise<void>[] = [];
   let segment = 0;
-  let segmentEnd = Math.min(o.size, g.segmentSize);
-  let position = 0;
-  let hasher = taggedHasher(TAGS.crypttextSegment);
-  for await (const plain of readChunks(o.fh, 0, o.size, HASH_CHUNK, o.signal)) {
+  let segmentLength = Math.min(g.size, g.segmentSize);
+  let cur = newSegmentBuffer(free, g.segmentSize);
+  let fill = 0;
+  for await (const plain of readChunks(fh, 0, g.size, HASH_CHUNK, signal)) {
     const ct = cursor.update(plain);
     for (let off = 0; off < ct.length; ) {
-      const take = Math.min(ct.length - off, segmentEnd - position);
-      hasher.update(ct.subarray(off, off + take));
+      const take = Math.min(ct.length - off, segmentLength - fill);
+      ct.copy(cur, PREFIX.length + fill, off, off + take);
+      fill += take;
       off += take;
-      position += take;
-      if (position === segmentEnd) {
-        hasher.digest().copy(hashes, segment * 32);
-        segment++;
-        segmentEnd = Math.min(o.size, segmentEnd + g.segmentSize);
-        hasher = taggedHasher(TAGS.crypttextSegment);
-      }
+      if (fill < segmentLength) continue;
+      const i = segment;
+      const buf = cur;
+      const done = webcrypto.subtle.digest('SHA-256', buf.subarray(0, PREFIX.length + fill)).then((d) => {
+        Buffer.from(d).copy(out, i * 32);
+        free.push(buf);
+      });
+      done.catch(() => undefined); // awaited below
+      inFlight.push(done);
+      segment++;
+      segmentLength = Math.min(g.size - segment * g.segmentSize, g.segmentSize);
+      fill = 0;
+      while (inFlight.length >= depth) await inFlight.shift();
+      cur = newSegmentBuffer(free, g.segmentSize);
     }
     tick(plain.length);
   }
-  // An empty file is one empty segment.
-  if (o.size === 0) hasher.digest().copy(hashes, 0);
-  return { key, hashes };
+  await Promise.all(inFlight);
+  return out;
+}
+
+function newSegmentBuffer(free: Buffer[], segmentSize: number): Buffer {
+  const b = free.pop();
+  if (b) return b;
+  const fresh = Buffer.allocUnsafe(PREFIX.length + segmentSize);
+  PREFIX.copy(fresh, 0);
+  return fresh;
 }
 
 /** Hash of one ciphertext segment, recomputed from the file (to tell a changed file from a corrupting link). */

@@ -72,7 +72,7 @@ export async function errorFromResponse(res: Dispatcher.ResponseData, what: stri
 export function networkError(err: unknown, what: string): HelperError {
   const e = err as { code?: string; message?: string };
   const why = e?.code && e.message && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : (e?.message ?? String(err));
-  return new HelperError('UNAVAILABLE', `${what}: ${why}`, undefined, true, { cause: err });
+  return new HelperError('UNAVAILABLE', `${what}: connection failed (${why})`, undefined, true, { cause: err });
 }
 
 export interface CallContext {
@@ -80,6 +80,8 @@ export interface CallContext {
   token: string;
   signal?: AbortSignal;
   retry: RetryPolicy;
+  /** Per-request header and body timeout (default 120 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -102,7 +104,8 @@ export async function withRetries<T>(ctx: Pick<CallContext, 'signal' | 'retry'>,
 }
 
 /** A JSON request to the helper, retried on network errors, 408, 423, 429 and 5xx (a 409 here is a real conflict). */
-export async function callJson(ctx: CallContext, method: 'GET' | 'POST', url: string, what: string, body?: unknown, timeoutMs = 120_000): Promise<unknown> {
+export async function callJson(ctx: CallContext, method: 'GET' | 'POST', url: string, what: string, body?: unknown): Promise<unknown> {
+  const timeoutMs = ctx.timeoutMs ?? 120_000;
   return withRetries(ctx, async () => {
     let res: Dispatcher.ResponseData;
     try {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Level } from 'level';
 import { FerryError } from '../core/errors.js';
 import { sleep } from './retry.js';
@@ -128,6 +129,7 @@ export class Journal {
   }
 
   async list(): Promise<TransferRecord[]> {
+    if (!existsSync(this.dir)) return []; // looking must not create the state dir
     return this.withDb(async (db) => {
       const out: TransferRecord[] = [];
       for await (const value of Journal.records(db).values()) out.push(value);

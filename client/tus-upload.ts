@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { SeekableCipher } from '../core/crypto/cipher.js';
 import { FerryError, IntegrityError } from '../core/errors.js';
@@ -37,6 +38,8 @@ export interface TusSendOptions {
 }
 
 export interface TusSendStats {
+  /** The helper's offset when the first PATCH went out (after HEAD, on a resume). */
+  firstOffset: number;
   sentBytes: number;
   patches: number;
   retries: number;
@@ -52,11 +55,13 @@ export async function sendCiphertext(o: TusSendOptions): Promise<TusSendStats> {
   const g = o.geometry;
   const cipher = new SeekableCipher(o.key);
   const perPatch = Math.max(g.segmentSize, Math.floor(o.chunkSize / g.segmentSize) * g.segmentSize);
-  const stats: TusSendStats = { sentBytes: 0, patches: 0, retries: 0 };
+  const stats: TusSendStats = { firstOffset: o.startOffset, sentBytes: 0, patches: 0, retries: 0 };
   const mismatches = new Map<number, number>();
   let offset = o.startOffset;
   let failures = 0;
-  let needHead = false;
+  // On a resume the check's offset may predate a PATCH that is still finishing (ours, before a
+  // restart): HEAD makes tus release that request's lock and answers the settled offset.
+  let needHead = o.startOffset > 0;
 
   const headers = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${o.token}`, ...TUS, ...extra });
 
@@ -102,7 +107,9 @@ export async function sendCiphertext(o: TusSendOptions): Promise<TusSendStats> {
         dispatcher: o.agent,
         signal: ac.signal,
         headers: headers({ 'upload-offset': String(from), 'content-type': 'application/offset+octet-stream', 'content-length': String(to - from) }),
-        body: body(),
+        // undici takes async iterables (Dispatcher docs) but request()'s typings omit them; a Readable
+        // wrapper would buffer 16 chunks ahead and blind the stall watchdog.
+        body: body() as unknown as Readable,
       });
       if (res.statusCode !== 204) throw await errorFromResponse(res, 'upload');
       await res.body.dump();
@@ -140,15 +147,19 @@ export async function sendCiphertext(o: TusSendOptions): Promise<TusSendStats> {
     throwIfAborted(o.signal);
     try {
       if (needHead) {
-        offset = await head();
+        const at = await head();
+        // What counts is the helper's verified offset moving, whether or not a PATCH got its answer through.
+        if (at > offset) failures = 0;
+        offset = at;
         needHead = false;
         o.onProgress?.(offset, 0);
         continue;
       }
       const to = Math.min(g.size, offset + perPatch);
+      if (stats.patches === 0) stats.firstOffset = offset;
       const next = await patch(offset, to);
-      if (next > offset) failures = 0;
-      else failures = bump(failures, new HelperError('UPSTREAM_ERROR', `the helper accepted no bytes at offset ${offset}`, 204, true), o);
+      if (next <= offset) throw new HelperError('UPSTREAM_ERROR', `the helper accepted no bytes at offset ${offset}`, 204, true);
+      failures = 0;
       offset = next;
       o.onProgress?.(offset, 0);
     } catch (err) {
@@ -166,6 +177,7 @@ export async function sendCiphertext(o: TusSendOptions): Promise<TusSendStats> {
       await sleep(backoffDelay(o.retry, failures, err instanceof HelperError ? err.retryAfterMs : undefined), o.signal);
     }
   }
+  if (stats.patches === 0) stats.firstOffset = offset;
   return stats;
 }
 

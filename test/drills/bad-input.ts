@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,7 +88,7 @@ export function badInputDrill(runsPerRoute: number): Drill {
 
 async function findMarked(dir: string, depth = 8): Promise<string[]> {
   const out: string[] = [];
-  let entries: import('node:fs').Dirent[] = [];
+  let entries: Dirent[] = [];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch {

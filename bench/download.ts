@@ -1,0 +1,198 @@
+/**
+ * Downloads through the helper's gateway on a grid of 10 storage servers
+ * (their own processes) with a helper in this process:
+ *  (a) a full GET of the file vs (b) express serving the same plaintext as a
+ *      static file, same run, same client → ratio (goal >= 0.5x);
+ *  (c) 20 random 1 MiB ranges: bytes read from storage per request, in
+ *      segments' worth of share data (k blocks; goal <= 2), and time to first byte.
+ *
+ *   npm run build && node dist/bench/download.js [--size=1024]
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import express from 'express';
+import { Agent, request } from 'undici';
+import { formatReadCap } from '../core/capability.js';
+import { cipherReady, SeekableCipher } from '../core/crypto/cipher.js';
+import { fileGeometry, segmentRange, type EncodingParams } from '../core/params.js';
+import { crypttextSegmentHash } from '../core/share-builder.js';
+import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
+import { listen } from '../runtime/http/listen.js';
+import { gatewayOf } from '../server/gateway/gateway.js';
+import type { BenchFile } from './lib/ciphertext-file.js';
+import { BENCH_CLIENT_TOKEN, startBenchGrid } from './lib/local-grid.js';
+import { mbps, printTable, round, type BenchRow } from './lib/report.js';
+import { tusPut, waitForJob } from './lib/tus-put.js';
+
+const MiB = 1024 * 1024;
+const PARAMS: EncodingParams = { k: 3, n: 10, maxSegmentSize: MiB };
+const RANGES = 20;
+
+export interface DownloadBenchResult {
+  sizeMiB: number;
+  gatewayMBps: number;
+  staticMBps: number;
+  /** gateway / static (goal >= 0.5). */
+  ratio: number;
+  ranges: {
+    count: number;
+    rangeBytes: number;
+    /** k blocks of one segment: what decoding one segment needs. */
+    segmentShareBytes: number;
+    /** Bytes read from storage per request, in segments' worth (mean, max). */
+    segmentsReadMean: number;
+    segmentsReadMax: number;
+    /** Of which hash-tree nodes, bytes per request (mean). */
+    overheadBytesMean: number;
+    ttfbMsMedian: number;
+    ttfbMsP95: number;
+    /** First request on a file the gateway has not seen (share lookup and UEB included). */
+    ttfbMsCold: number;
+    totalMsMedian: number;
+  };
+  rows: BenchRow[];
+}
+
+/** A random plaintext file, and its ciphertext under a random key, with the segment hashes a check needs. */
+async function makeFiles(dir: string, size: number): Promise<{ plainPath: string; ct: BenchFile; key: Uint8Array }> {
+  await cipherReady();
+  const key = randomBytes(32);
+  const cipher = new SeekableCipher(key);
+  const g = fileGeometry(size, PARAMS);
+  const plainPath = path.join(dir, 'plain.bin');
+  const ctPath = path.join(dir, 'ct.bin');
+  const plainOut = createWriteStream(plainPath);
+  const ctOut = createWriteStream(ctPath);
+  const hashes: Buffer[] = [];
+  for (let i = 0; i < g.numSegments; i++) {
+    const { start, end } = segmentRange(g, i);
+    const plain = randomBytes(end - start);
+    const ct = cipher.xorAt(start, plain);
+    hashes.push(crypttextSegmentHash(ct));
+    const a = plainOut.write(plain);
+    const b = ctOut.write(ct);
+    if (!a) await once(plainOut, 'drain');
+    if (!b) await once(ctOut, 'drain');
+  }
+  plainOut.end();
+  ctOut.end();
+  await Promise.all([once(plainOut, 'finish'), once(ctOut, 'finish')]);
+  return { plainPath, key, ct: { path: ctPath, size, si: formatStorageIndex(storageIndexFromKey(key)), hashes: Buffer.concat(hashes), params: PARAMS } };
+}
+
+/** GET `url` (with an optional Range), discarding the body: time to first byte and total. */
+async function timedGet(agent: Agent, url: string, range?: string): Promise<{ ttfbMs: number; totalMs: number; bytes: number }> {
+  const t0 = performance.now();
+  const res = await request(url, { dispatcher: agent, headers: range ? { range } : {}, headersTimeout: 600_000, bodyTimeout: 600_000 });
+  if (res.statusCode !== 200 && res.statusCode !== 206) throw new Error(`GET ${range ?? ''} answered ${res.statusCode}: ${await res.body.text()}`);
+  let ttfbMs = -1;
+  let bytes = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    if (ttfbMs < 0) ttfbMs = performance.now() - t0;
+    bytes += chunk.length;
+  }
+  return { ttfbMs, totalMs: performance.now() - t0, bytes };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
+
+export async function benchDownload(o: { sizeMiB?: number } = {}): Promise<DownloadBenchResult> {
+  const sizeMiB = o.sizeMiB ?? 1024;
+  const size = sizeMiB * MiB;
+  const grid = await startBenchGrid();
+  const agent = new Agent({ connections: 4 });
+  try {
+    const { plainPath, ct, key } = await makeFiles(grid.dir, size);
+    await tusPut(grid.helper.url, BENCH_CLIENT_TOKEN, ct, 7);
+    const job = await waitForJob(grid.helper.url, BENCH_CLIENT_TOKEN, ct.si);
+    const uebHash = Buffer.from((job.result as { uebHash: string }).uebHash, 'hex');
+    await rm(ct.path, { force: true });
+    const cap = formatReadCap({ key, uebHash, k: PARAMS.k, n: PARAMS.n, size });
+    const gatewayUrl = `${grid.helper.url}/uri/${cap}`;
+
+    // The baseline: the same plaintext from express' static file serving, in this process like the gateway.
+    const app = express();
+    app.get('/plain.bin', (_req, res) => res.sendFile(plainPath));
+    const staticServer = await listen(app, { host: '127.0.0.1', port: 0 });
+    const gw = gatewayOf(grid.helper.helper);
+    try {
+      // (a), (b): alternate, best of two each (these machines are noisy).
+      let gatewayMs = Infinity;
+      let staticMs = Infinity;
+      for (let run = 0; run < 2; run++) {
+        const s = await timedGet(agent, `${staticServer.url}/plain.bin`);
+        const g = await timedGet(agent, gatewayUrl);
+        if (s.bytes !== size || g.bytes !== size) throw new Error(`short download: static ${s.bytes}, gateway ${g.bytes} of ${size}`);
+        staticMs = Math.min(staticMs, s.totalMs);
+        gatewayMs = Math.min(gatewayMs, g.totalMs);
+      }
+
+      // (c): random 1 MiB ranges; the first on a cold gateway (no cached lookups).
+      gw.clear();
+      const g = fileGeometry(size, PARAMS);
+      const segmentShareBytes = g.k * g.blockSize;
+      const reads: number[] = [];
+      const ttfbs: number[] = [];
+      const totals: number[] = [];
+      let ttfbMsCold = 0;
+      for (let i = 0; i <= RANGES; i++) {
+        const start = Math.floor(Math.random() * (size - MiB));
+        const before = gw.stats.bytesFromStorage;
+        const r = await timedGet(agent, gatewayUrl, `bytes=${start}-${start + MiB - 1}`);
+        if (r.bytes !== MiB) throw new Error(`range answered ${r.bytes} bytes`);
+        if (i === 0) {
+          ttfbMsCold = r.ttfbMs;
+          continue;
+        }
+        reads.push(gw.stats.bytesFromStorage - before);
+        ttfbs.push(r.ttfbMs);
+        totals.push(r.totalMs);
+      }
+      const blocksOf = (bytes: number) => Math.round(bytes / segmentShareBytes) * segmentShareBytes;
+      const segmentsRead = reads.map((b) => b / segmentShareBytes);
+      const ranges = {
+        count: RANGES,
+        rangeBytes: MiB,
+        segmentShareBytes,
+        segmentsReadMean: segmentsRead.reduce((a, b) => a + b, 0) / RANGES,
+        segmentsReadMax: Math.max(...segmentsRead),
+        overheadBytesMean: reads.reduce((a, b) => a + (b - blocksOf(b)), 0) / RANGES,
+        ttfbMsMedian: median(ttfbs),
+        ttfbMsP95: p95(ttfbs),
+        ttfbMsCold,
+        totalMsMedian: median(totals),
+      };
+      const gatewayMBps = mbps(size, gatewayMs);
+      const staticMBps = mbps(size, staticMs);
+      const rows: BenchRow[] = [
+        { figure: 'download: full GET via the gateway', value: gatewayMBps, unit: 'MB/s', baseline: staticMBps, ratio: gatewayMBps / staticMBps, goal: '>= 0.5x', note: `${sizeMiB} MiB; baseline: express static file, same client` },
+        {
+          figure: 'download: storage bytes per random 1 MiB range',
+          value: ranges.segmentsReadMean,
+          unit: 'segments',
+          goal: '<= 2',
+          note: `max ${round(ranges.segmentsReadMax, 4)}; a segment's worth = ${segmentShareBytes} B of blocks; hash nodes ${Math.round(ranges.overheadBytesMean)} B/request`,
+        },
+        { figure: 'download: time to first byte, 1 MiB range', value: ranges.ttfbMsMedian, unit: 'ms', note: `p95 ${round(ranges.ttfbMsP95, 1)} ms; cold file ${round(ttfbMsCold, 1)} ms; whole range ${round(ranges.totalMsMedian, 1)} ms (median)` },
+      ];
+      return { sizeMiB, gatewayMBps, staticMBps, ratio: gatewayMBps / staticMBps, ranges, rows };
+    } finally {
+      await staticServer.close();
+    }
+  } finally {
+    await agent.close();
+    await grid.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const sizeMiB = Number(process.argv.find((a) => a.startsWith('--size='))?.slice(7) ?? 1024);
+  const r = await benchDownload({ sizeMiB });
+  printTable(r.rows);
+  console.log(JSON.stringify({ ...r, rows: undefined }));
+}

@@ -1,0 +1,8 @@
+/** The Ferry client library. */
+export { upload, type UploadOptions, type UploadProgress, type UploadPhase, type UploadResult } from './upload.js';
+export { download, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
+export { resolveClientSettings, type ClientSettings, type ClientLocation } from './config.js';
+export { startLocalGrid, type LocalGrid, type LocalGridOptions } from './grid.js';
+export { Journal, type TransferRecord, type TransferState } from './journal.js';
+export { HelperError } from './http.js';
+export type { RetryPolicy } from './retry.js';

@@ -1,0 +1,52 @@
+import { FerryError } from '../core/errors.js';
+import type { FileGeometry } from '../core/params.js';
+import type { HelperApi, JobView } from './helper-api.js';
+import { sleep } from './retry.js';
+
+/**
+ * Polls the helper's job until it is done. A failed job is retried by the
+ * helper with backoff, so failure is not final here; what ends the wait is
+ * `idleTimeoutMs` without any change (state, segments encoded, bytes pushed).
+ * Returns undefined when the job went back to receiving or vanished: the
+ * caller checks again.
+ */
+export async function waitForJob(
+  api: HelperApi,
+  si: string,
+  g: FileGeometry,
+  o: { signal?: AbortSignal; idleTimeoutMs: number; maxIntervalMs: number; what: string; onProgress?: (bytes: number, state: string) => void },
+): Promise<JobView | undefined> {
+  let interval = Math.min(50, o.maxIntervalMs);
+  let fingerprint = '';
+  let lastChange = Date.now();
+  for (;;) {
+    let job: JobView;
+    try {
+      job = await api.job(si);
+    } catch (err) {
+      if (err instanceof FerryError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+    o.onProgress?.(Math.min(g.size, job.segmentsEncoded * g.segmentSize), job.state);
+    if (job.state === 'done') {
+      if (!job.result) throw new FerryError('UPSTREAM_ERROR', `the helper reports job ${si} done without a result`);
+      return job;
+    }
+    if (job.state === 'cancelled' || job.state === 'receiving') return undefined;
+    const pushed = Object.values(job.pushedBytes).reduce((a, b) => a + b, 0);
+    const now = `${job.state}:${job.segmentsEncoded}:${pushed}:${job.attempts}`;
+    if (now !== fingerprint) {
+      fingerprint = now;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > o.idleTimeoutMs) {
+      throw new FerryError(
+        'TIMEOUT',
+        `the helper has all of ${o.what} but its job has not moved for ${Math.round(o.idleTimeoutMs / 1000)} s (state ${job.state}` +
+          `${job.lastError ? `, last error: ${job.lastError}` : ''}); run the upload again later to collect the capability`,
+        { details: { state: job.state, lastError: job.lastError } },
+      );
+    }
+    await sleep(interval, o.signal);
+    interval = Math.min(o.maxIntervalMs, Math.ceil(interval * 1.5));
+  }
+}
