@@ -1,4 +1,5 @@
 import { badInputDrill } from './bad-input.js';
+import { clientKillDrill, flakyLinkDrill } from './client-faults.js';
 import { diskFullDrill } from './disk-full.js';
 import { helperKillDrill } from './helper-kill.js';
 import { runDrills, type Drill } from './lib.js';
@@ -19,7 +20,9 @@ const only = flag('--only');
 
 const fuzzRuns = Number(flag('--fuzz-runs') ?? 1000);
 
-const drills: Drill[] = [helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), badInputDrill(fuzzRuns)];
+const kills = Number(flag('--kills') ?? 20);
+
+const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), badInputDrill(fuzzRuns)];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
 process.exitCode = failed ? 1 : 0;
