@@ -1,5 +1,6 @@
 import { badInputDrill } from './bad-input.js';
 import { clientKillDrill, flakyLinkDrill } from './client-faults.js';
+import { corruptDrill } from './corrupt.js';
 import { diskFullDrill } from './disk-full.js';
 import { helperKillDrill } from './helper-kill.js';
 import { runDrills, type Drill } from './lib.js';
@@ -22,7 +23,7 @@ const fuzzRuns = Number(flag('--fuzz-runs') ?? 1000);
 
 const kills = Number(flag('--kills') ?? 20);
 
-const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), badInputDrill(fuzzRuns)];
+const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), corruptDrill(Number(flag('--flips') ?? 100)), badInputDrill(fuzzRuns)];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
 process.exitCode = failed ? 1 : 0;
