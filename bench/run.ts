@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCodec } from './codec.js';
 import { benchCrypto } from './crypto.js';
+import { benchDownload } from './download.js';
 import { benchHelperPipeline } from './helper-pipeline.js';
 import { printTable, type BenchRow } from './lib/report.js';
 import { benchSpool } from './spool.js';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   await section('crypto', () => benchCrypto({ sizeMiB: Math.min(sizeMiB, 256) }), (r) => r);
   await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
   await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
+  await section('download', () => benchDownload({ sizeMiB }), (r) => r.rows);
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);

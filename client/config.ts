@@ -77,15 +77,21 @@ export function defaultStateDir(home: string | undefined, env: NodeJS.ProcessEnv
 }
 
 /** Resolves helper URL, token and state dir; a missing helper is a usage error (the caller maps it to exit 2). */
-export async function resolveClientSettings(o: ClientLocation, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<ClientSettings> {
+export async function resolveClientSettings(
+  o: ClientLocation,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  /** Downloads go through the gateway, where the capability is the credential: no token needed. */
+  needToken = true,
+): Promise<ClientSettings> {
   const home = await findHome(o, env, cwd);
   const file = home ? await readClientFile(home) : undefined;
   if (home && (o.home ?? env.FERRY_HOME) && !file && !o.helper) {
     throw new FerryError('INVALID_PARAMETERS', `${path.join(home, CLIENT_FILE)} does not exist; run \`ferry grid --home ${home}\` once, or pass --helper URL --token T`);
   }
   const helperUrl = o.helper ?? file?.helperUrl;
-  const token = o.token ?? env.FERRY_TOKEN ?? file?.token;
-  if (!helperUrl || !token) {
+  const token = o.token ?? env.FERRY_TOKEN ?? file?.token ?? (needToken ? undefined : '');
+  if (!helperUrl || token === undefined) {
     throw new FerryError(
       'INVALID_PARAMETERS',
       helperUrl

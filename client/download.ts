@@ -78,7 +78,6 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
   const signal = options.signal;
   throwIfAborted(signal);
 
-  const agent = options.dispatcher ?? createAgent();
   let part: PartFile | undefined;
   let sink: Sink;
   if (typeof dest === 'string') {
@@ -95,6 +94,7 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
     sink = streamSink(dest, signal);
   }
   const resumedFrom = sink.offset;
+  const agent: Dispatcher = options.dispatcher ?? createAgent();
   let requests = 0;
   try {
     for (let failures = 0; ; ) {
@@ -132,7 +132,7 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
   } finally {
     await part?.suspend().catch(() => undefined); // interrupted: keep what arrived, for the next run
     sink.close?.();
-    if (!options.dispatcher) await (agent as { destroy?: () => Promise<void> }).destroy?.().catch(() => undefined);
+    if (!options.dispatcher) await agent.destroy().catch(() => undefined);
   }
 }
 

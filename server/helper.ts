@@ -11,6 +11,7 @@ import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { Job } from './jobs/job.js';
 import { JobStore } from './jobs/job-store.js';
 import { EarlyStop, JobQueue } from './jobs/queue.js';
+import { RepairService, type RepairOptions } from './repair/service.js';
 import { HelperStats } from './stats.js';
 import { SpoolFiles } from './spool/spool-files.js';
 import { SpoolDataStore } from './spool/tus-store.js';
@@ -23,6 +24,8 @@ export interface HelperOptions {
   /** Erasure encoder; default: a worker-thread pool running core's codec. */
   encode?: EncodeFn;
   now?: () => number;
+  /** Repair settings and test hooks (server/repair/). */
+  repair?: RepairOptions;
 }
 
 /**
@@ -37,6 +40,8 @@ export class Helper {
   readonly checks: CheckService;
   readonly datastore: SpoolDataStore;
   readonly queue: JobQueue;
+  /** Check and repair (server/repair/): repair jobs run in the same queue. */
+  readonly repairs: RepairService;
   readonly log: Logger;
   readonly startedAt = Date.now();
   intakePaused = false;
@@ -78,6 +83,10 @@ export class Helper {
       (job, signal) => this.runJob(job, signal),
       { concurrency: config.limits.concurrency, baseBackoffMs: config.limits.retryBase, maxBackoffMs: config.limits.retryMax, now: this.now },
       this.log,
+    );
+    this.repairs = new RepairService(
+      { jobs: this.jobs, grid: this.grid, queue: this.queue, config, log: this.log, stats: this.stats, now: this.now, pool: this.pool },
+      o.repair,
     );
   }
 
@@ -144,6 +153,7 @@ export class Helper {
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    if (job.kind === 'repair') return this.repairs.run(job, signal);
     const si = job.si;
     const started = this.now();
     // Started while the upload goes on: the job keeps its state until the spool is complete.

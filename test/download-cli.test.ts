@@ -72,7 +72,7 @@ describe('ferry get', () => {
   }, 60_000);
 
   it('-o - streams to stdout', async () => {
-    const r = await ferry(['get', file.cap, '-o', '-', '--helper', grid.helper.url, '--token', CLIENT_TOKEN], { cwd: dir, env: cliEnv(dir) });
+    const r = await ferry(['get', file.cap, '-o', '-', '--helper', grid.helper.url], { cwd: dir, env: cliEnv(dir) });
     expect(r.code, r.stderr.toString()).toBe(0);
     expect(r.stdout.equals(file.plain)).toBe(true);
   }, 60_000);

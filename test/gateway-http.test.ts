@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etagOf, formatReadCap, formatVerifyCap, parseReadCap, verifyCapOf } from '../core/capability.js';
 import { gatewayOf } from '../server/gateway/gateway.js';
+import { NODE_CACHE } from '../server/gateway/tree-nodes.js';
 import { startGrid, type TestGrid } from './support/grid.js';
 import { putFile, type StoredFile } from './support/gateway-fixture.js';
 
@@ -97,6 +98,7 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
       }),
       { numRuns: 40 },
     );
+    for (let t = 0; t < 100 && !gatewayOf(grid.helper.helper).stats.idle; t++) await new Promise((r) => setTimeout(r, 20));
     expect(gatewayOf(grid.helper.helper).stats.idle).toBe(true);
   });
 
@@ -196,6 +198,22 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
     const post = await fetch(url, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('many small segments with small hash-node caches: nodes are forgotten and fetched again, bytes stay right', async () => {
+    const limit = NODE_CACHE.limit;
+    NODE_CACHE.limit = 200; // a tree of this file has 1023 nodes
+    try {
+      const small = await putFile(grid, randomBytes(30_000), { k: 3, n: 10, maxSegmentSize: 96 }); // 313 segments
+      const res = await get(`${grid.helper.url}/uri/${small.cap}`);
+      expect(res.status).toBe(200);
+      expect(res.body.equals(small.plain)).toBe(true);
+      const tail = await get(`${grid.helper.url}/uri/${small.cap}`, { range: 'bytes=-1000' });
+      expect(tail.body.equals(small.plain.subarray(-1000))).toBe(true);
+      expect(gatewayOf(grid.helper.helper).stats.shareFailures).toBe(0);
+    } finally {
+      NODE_CACHE.limit = limit;
+    }
   });
 
   it('reads from storage only the segments a range overlaps', async () => {

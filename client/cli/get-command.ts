@@ -21,14 +21,14 @@ export function registerGetCommand(program: Command): void {
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
-      const s = await clientSettings(cmd);
+      const s = await clientSettings(cmd, false);
       const toStdout = flags.output === undefined || flags.output === '-';
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
       try {
         await withInterrupt((signal) =>
           download(cap, toStdout ? process.stdout : flags.output!, {
             helperUrl: s.helperUrl,
-            token: s.token,
+            token: s.token || undefined,
             signal,
             onProgress: (p) => bar.update({ phase: 'downloading', ...p }),
           }),

@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerStorageCommand } from '../../storage/cli.js';
+import { registerCheckCommand } from './check-command.js';
 import { registerGetCommand } from './get-command.js';
 import { registerGridCommand } from './grid-command.js';
 import { registerHelperCommand } from './helper-command.js';
 import { registerPutCommand } from './put-command.js';
+import { registerRepairCommand } from './repair-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { UsageError } from './usage.js';
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerPutCommand(program);
   registerGetCommand(program);
   registerStatusCommand(program);
+  registerCheckCommand(program);
+  registerRepairCommand(program);
   registerHelperCommand(program);
   registerGridCommand(program);
   registerStorageCommand(program);

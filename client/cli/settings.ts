@@ -4,10 +4,10 @@ import { resolveClientSettings, type ClientSettings } from '../config.js';
 import { UsageError, type GlobalFlags } from './usage.js';
 
 /** Helper URL, token and state dir from the global flags; a missing helper is a usage error. */
-export async function clientSettings(cmd: Command): Promise<ClientSettings & { debug: boolean }> {
+export async function clientSettings(cmd: Command, needToken = true): Promise<ClientSettings & { debug: boolean }> {
   const g = cmd.optsWithGlobals<GlobalFlags>();
   try {
-    const s = await resolveClientSettings({ home: g.home, helper: g.helper, token: g.token, stateDir: g.stateDir });
+    const s = await resolveClientSettings({ home: g.home, helper: g.helper, token: g.token, stateDir: g.stateDir }, process.env, process.cwd(), needToken);
     return { ...s, debug: Boolean(g.debug) };
   } catch (err) {
     if (isFerryError(err) && err.code === 'INVALID_PARAMETERS') throw new UsageError(err.message);

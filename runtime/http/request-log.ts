@@ -19,7 +19,8 @@ export interface RequestLogOptions {
 export function requestLog(log: RequestLogSink, options: RequestLogOptions = {}): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const path = req.originalUrl.split('?')[0];
+    // A read-cap in a URL is the key to the file: never write one to a log.
+    const path = redactCapabilities(req.originalUrl.split('?')[0]);
     if (options.skip?.(path)) {
       next();
       return;
@@ -49,4 +50,9 @@ export function requestLog(log: RequestLogSink, options: RequestLogOptions = {})
     res.once('close', () => finish(!res.writableFinished));
     next();
   };
+}
+
+/** Replaces capabilities in a request path with a placeholder (`/uri/<cap>`). */
+export function redactCapabilities(path: string): string {
+  return path.replace(/ferry-chk(-verify)?:[^/]*/g, (_m, v: string | undefined) => (v ? '<verify-cap>' : '<read-cap>'));
 }

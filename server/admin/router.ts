@@ -114,6 +114,11 @@ export function adminApiRouter(admin: Admin): Router {
     res.json(detail(await h.cancelJob(siParam(req.params.si))));
   });
 
+  /** Queues a repair of a file this helper knows (a finished upload or repair); server/repair/. */
+  r.post('/jobs/:si/repair', async (req, res) => {
+    res.json(detail(await h.repairs.repairKnown(siParam(req.params.si))));
+  });
+
   r.get('/servers', (_req, res) => {
     res.json({ servers: admin.prober.servers() });
   });

@@ -1,19 +1,16 @@
 /**
  * Checks decoded segments against the UEB's crypttext root. The crypttext
  * tree is identical in every share, so its nodes come from one share (the
- * fastest usable one); if a segment fails with them, that share's copy is bad:
- * it is reported, dropped, and the nodes are fetched again from another.
+ * fastest usable one). If a segment fails with them, the same nodes are asked
+ * of other shares until a set proves the segment; the shares whose copy
+ * differed are then reported as corrupt and dropped.
  */
 import { FerryError } from '../../core/errors.js';
 import { rootFromProof, uncleIndices } from '../../core/merkle.js';
-import { TAGS, taggedHasher } from '../../core/tagged-hash.js';
 import type { Ueb } from '../../core/ueb.js';
 import type { ShareLayout } from '../../core/share-layout.js';
-import { classifyFailure, PROOF_WINDOW, type ShareReader } from './share-reader.js';
-import { fetchWants, NodeCache, nodeWants, unclesOfLeaves } from './tree-nodes.js';
-
-/** Sources tried for one segment before the segment itself is declared unverifiable. */
-const MAX_SOURCES = 3;
+import { classifyFailure, type ShareReader } from './share-reader.js';
+import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES } from './tree-nodes.js';
 
 export interface CrypttextHooks {
   /** Usable readers, best first. */
@@ -38,36 +35,76 @@ export class CrypttextProofs {
     this.serial(() => this.ensure(i, windowLast, signal)).catch(() => undefined);
   }
 
-  /** Throws unless `pieces` (the unpadded ciphertext of segment i, in order) hash to the crypttext root. */
-  async verify(i: number, pieces: readonly Uint8Array[], windowLast: number, signal: AbortSignal | undefined): Promise<void> {
-    const h = taggedHasher(TAGS.crypttextSegment);
-    for (const p of pieces) h.update(p);
-    const leaf = h.digest();
+  /** Throws unless `leaf` (the crypttext hash of segment i, unpadded) leads to the crypttext root. */
+  async verify(i: number, leaf: Buffer, windowLast: number, signal: AbortSignal | undefined): Promise<void> {
     const indices = uncleIndices(this.ueb.numSegments, i);
-    for (let attempt = 0; ; attempt++) {
-      const source = await this.serial(() => this.ensure(i, windowLast, signal));
-      const root = rootFromProof(this.ueb.numSegments, i, leaf, this.nodes.pick(indices));
-      if (root.equals(this.ueb.crypttextRoot)) return;
-      this.nodes.clear();
-      if (source) {
-        this.hooks.failed(source, new FerryError('CORRUPT_SHARE', `share ${source.shnum}: crypttext hash tree does not verify segment ${i}`));
-        if (this.source === source) this.source = undefined;
+    const proves = (uncles: Buffer[]) => rootFromProof(this.ueb.numSegments, i, leaf, uncles).equals(this.ueb.crypttextRoot);
+    const { source, cached } = await this.serial(async () => {
+      const from = await this.ensure(i, windowLast, signal);
+      return { source: from, cached: this.nodes.pick(indices) };
+    });
+    if (proves(cached)) return;
+    await this.serial(() => this.recover(i, indices, source, cached, proves, signal));
+  }
+
+  /**
+   * The cached nodes do not prove segment i. Ask other shares for the same
+   * nodes until a set proves it: only then are the shares whose nodes differ
+   * known to be corrupt (and reported). If two shares agree on nodes that do
+   * not prove the segment, the shares are fine and the decoded segment is not:
+   * the uploader's encoding is inconsistent, and nobody is blamed.
+   */
+  private async recover(
+    i: number,
+    indices: number[],
+    source: ShareReader | undefined,
+    cached: Buffer[],
+    proves: (uncles: Buffer[]) => boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    this.nodes.clear();
+    this.source = undefined;
+    const wrong: { reader: ShareReader | undefined; nodes: Buffer[] }[] = [{ reader: source, nodes: cached }];
+    const tried = new Set<ShareReader>(source ? [source] : []);
+    for (const r of this.hooks.candidates()) {
+      if (tried.has(r)) continue;
+      tried.add(r);
+      const got = new NodeCache();
+      try {
+        await fetchWants(nodeWants(this.layout.crypttextTreeOffset, indices, got), (s, e) => r.read(s, e, signal));
+      } catch (err) {
+        if (classifyFailure(err) === 'aborted') throw err;
+        this.hooks.failed(r, err);
+        continue;
       }
-      if (attempt + 1 >= MAX_SOURCES) {
-        // Every block verified, so the shares are what the uploader wrote; the uploader's encoding is inconsistent.
-        throw new FerryError('UPSTREAM_ERROR', `segment ${i} decodes to ciphertext that fails the crypttext hash`, { details: { segment: i } });
+      const nodes = got.pick(indices);
+      if (proves(nodes)) {
+        for (const w of wrong) {
+          if (w.reader) this.hooks.failed(w.reader, new FerryError('CORRUPT_SHARE', `share ${w.reader.shnum}: crypttext hash tree differs from other shares' (segment ${i})`));
+        }
+        this.source = r;
+        for (let j = 0; j < indices.length; j++) this.nodes.putRun(indices[j], nodes[j]);
+        return;
       }
+      if (wrong.some((w) => w.nodes.every((n, j) => n.equals(nodes[j])))) {
+        throw new FerryError('UPSTREAM_ERROR', `segment ${i} decodes to ciphertext that fails the crypttext hash although shares agree on it: the file's shares are inconsistent`, {
+          details: { segment: i },
+        });
+      }
+      wrong.push({ reader: r, nodes });
     }
+    throw new FerryError('NOT_ENOUGH_SHARES', `no share has a crypttext proof for segment ${i}`, { details: { segment: i } });
   }
 
   /** Fetches the uncles of segment i onwards unless present; returns the share they came from (undefined if cached). */
   private async ensure(i: number, windowLast: number, signal: AbortSignal | undefined): Promise<ShareReader | undefined> {
     const n = this.ueb.numSegments;
     if (this.nodes.missing(uncleIndices(n, i)).length === 0) return this.source;
+    this.nodes.reserve(WINDOW_NODES);
     const last = Math.min(n - 1, Math.max(i, windowLast), i + PROOF_WINDOW - 1);
     const want = this.nodes.missing(unclesOfLeaves(n, i, last));
     for (let tries = 0; ; tries++) {
-      const source = this.source?.usable(Date.now()) ? this.source : this.hooks.candidates()[0];
+      const source = this.source?.usable(Date.now()) && this.source.crypttextBad === undefined ? this.source : this.hooks.candidates()[0];
       if (!source || tries >= 8) throw new FerryError('NOT_ENOUGH_SHARES', 'no share left to read the crypttext hash tree from');
       this.source = source;
       try {

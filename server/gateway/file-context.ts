@@ -5,7 +5,7 @@
  * the Gateway, so consecutive range requests skip the lookups. It holds no
  * key: decryption happens per request.
  */
-import { formatVerifyCap, type VerifyCap } from '../../core/capability.js';
+import type { VerifyCap } from '../../core/capability.js';
 import { ErasureCodec } from '../../core/erasure/index.js';
 import { FerryError, FormatError, IntegrityError } from '../../core/errors.js';
 import { decodeShareHeader, layoutFor, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
@@ -44,7 +44,10 @@ export class FileContext implements FileShape {
     private readonly deps: FileContextDeps,
   ) {
     this.codec = new ErasureCodec(ueb.k, ueb.n);
-    this.crypttext = new CrypttextProofs(ueb, layout, { candidates: () => this.ranked(), failed: (r, err) => void this.failed(r, err) });
+    this.crypttext = new CrypttextProofs(ueb, layout, {
+      candidates: () => this.ranked().filter((r) => r.crypttextBad === undefined),
+      failed: (r, err) => this.crypttextFailed(r, err),
+    });
   }
 
   /** Locates the shares and reads the UEB. Throws NOT_FOUND, NOT_ENOUGH_SHARES, UNAVAILABLE or INVALID_CAPABILITY. */
@@ -62,14 +65,10 @@ export class FileContext implements FileShape {
       deps.locator.invalidate(si);
       throw notEnoughShares(located.distinct, cap.k, where);
     }
-    const bad = new Set<string>();
-    const { ueb, layout } = await readUeb(cap, si, located.shares, bad, deps, where);
-    const readers = located.shares.filter((s) => !bad.has(`${s.shnum}@${s.server.id}`)).map((s) => new ShareReader({ si, ueb, layout }, s.shnum, s.server, deps.io));
+    const { ueb, layout } = await readUeb(cap, si, located.shares, deps, where);
+    // A share whose UEB copy or header is damaged may still have good blocks: every block is checked anyway.
+    const readers = located.shares.map((s) => new ShareReader({ si, ueb, layout }, s.shnum, s.server, deps.io));
     return new FileContext(cap, si, ueb, layout, readers, deps);
-  }
-
-  get key(): string {
-    return formatVerifyCap(this.cap);
   }
 
   /** Usable readers, fastest server first; primary shares (no decoding work) win near-ties. */
@@ -79,15 +78,17 @@ export class FileContext implements FileShape {
     return this.readers.filter((r) => r.usable(now) && !exclude?.has(r)).sort((a, b) => score(a) - score(b));
   }
 
-  /** Distinct share numbers that still have a reader not known to be bad. */
+  /** Distinct share numbers that still have a usable reader (not bad, not resting after a failure). */
   goodShares(): number {
-    return new Set(this.readers.filter((r) => r.bad === undefined).map((r) => r.shnum)).size;
+    const now = Date.now();
+    return new Set(this.readers.filter((r) => r.usable(now)).map((r) => r.shnum)).size;
   }
 
   /** Records a failed read: marks the reader, reports a corrupt share to its server. */
   failed(reader: ShareReader, err: unknown): FailureKind {
+    const known = reader.bad !== undefined;
     const kind = reader.fail(err, Date.now(), this.deps.restMs);
-    if (kind === 'aborted') return kind;
+    if (kind === 'aborted' || known) return kind;
     this.deps.io.stats.shareFailures++;
     const reason = err instanceof Error ? err.message : String(err);
     this.deps.log?.(`share ${reader.shnum} of ${this.si} on ${reader.server.url}: ${kind}: ${reason}`);
@@ -96,7 +97,26 @@ export class FileContext implements FileShape {
     return kind;
   }
 
+  /** A share's crypttext nodes were wrong (reported; its blocks stay in use) or it failed to answer. */
+  private crypttextFailed(reader: ShareReader, err: unknown): void {
+    if (classifyFailure(err) !== 'corrupt') {
+      this.failed(reader, err);
+      return;
+    }
+    if (reader.crypttextBad !== undefined) return;
+    const reason = err instanceof Error ? err.message : String(err);
+    reader.crypttextBad = reason;
+    this.deps.io.stats.shareFailures++;
+    this.deps.log?.(`share ${reader.shnum} of ${this.si} on ${reader.server.url}: corrupt crypttext tree: ${reason}`);
+    reportCorruption(this.deps.io, reader.server, this.si, reader.shnum, `ferry gateway: ${reason}`, this.deps.log);
+  }
+
+  /** Set once a segment could not be read: the next request builds a fresh context (shares may have moved or come back). */
+  exhausted = false;
+
   notEnough(detail: string): FerryError {
+    this.exhausted = true;
+    this.deps.locator.invalidate(this.si);
     return notEnoughShares(this.goodShares(), this.ueb.k, detail);
   }
 }
@@ -109,7 +129,7 @@ export class FileContext implements FileShape {
  * corruption) once another share proved the capability right: otherwise a
  * mistyped capability would get every share of the file reported.
  */
-async function readUeb(cap: VerifyCap, si: string, shares: ShareLocation[], bad: Set<string>, deps: FileContextDeps, where: string): Promise<UebResult> {
+async function readUeb(cap: VerifyCap, si: string, shares: ShareLocation[], deps: FileContextDeps, where: string): Promise<UebResult> {
   const { io } = deps;
   const ordered = [...shares].sort((a, b) => io.latency.estimate(a.server.id) - io.latency.estimate(b.server.id));
   const mismatched: ShareLocation[] = [];
@@ -152,7 +172,6 @@ async function readUeb(cap: VerifyCap, si: string, shares: ShareLocation[], bad:
           attempt(loc).catch((err: unknown) => {
             const kind = classifyFailure(err);
             if (kind === 'corrupt') {
-              bad.add(`${loc.shnum}@${loc.server.id}`);
               if (err instanceof UebMismatch) mismatched.push(loc);
               else reportCorruption(io, loc.server, si, loc.shnum, `ferry gateway: ${err instanceof Error ? err.message : String(err)}`, deps.log);
             } else {

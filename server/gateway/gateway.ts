@@ -5,7 +5,6 @@
  * process; `gatewayOf(helper)` creates it on first use.
  */
 import { formatVerifyCap, type VerifyCap } from '../../core/capability.js';
-import { FerryError } from '../../core/errors.js';
 import { DEFAULT_MAX_SEGMENT_SIZE } from '../../core/params.js';
 import type { Helper } from '../helper.js';
 import { FileContext } from './file-context.js';
@@ -42,7 +41,7 @@ export class Gateway {
   readonly settings: GatewaySettings;
   readonly io: IoOptions;
   readonly locator: ShareLocator;
-  private readonly contexts = new Map<string, { at: number; ctx: Promise<FileContext> }>();
+  private readonly contexts = new Map<string, { at: number; ctx: Promise<FileContext>; ready?: FileContext }>();
   readonly log: ((msg: string) => void) | undefined;
 
   constructor(o: GatewayOptions) {
@@ -72,7 +71,7 @@ export class Gateway {
     const key = formatVerifyCap(cap);
     const now = Date.now();
     const hit = this.contexts.get(key);
-    if (hit && now - hit.at < this.settings.contextTtlMs) {
+    if (hit && now - hit.at < this.settings.contextTtlMs && !hit.ready?.exhausted) {
       this.contexts.delete(key);
       this.contexts.set(key, hit);
       return hit.ctx;
@@ -84,23 +83,17 @@ export class Gateway {
       restMs: this.settings.restMs,
       log: this.log,
     });
-    const entry = { at: now, ctx };
+    const entry: { at: number; ctx: Promise<FileContext>; ready?: FileContext } = { at: now, ctx };
     this.contexts.delete(key);
     this.contexts.set(key, entry);
-    ctx.catch(() => {
-      if (this.contexts.get(key) === entry) this.contexts.delete(key);
-    });
+    ctx.then(
+      (c) => (entry.ready = c),
+      () => {
+        if (this.contexts.get(key) === entry) this.contexts.delete(key);
+      },
+    );
     while (this.contexts.size > this.settings.maxContexts) this.contexts.delete(this.contexts.keys().next().value as string);
     return ctx;
-  }
-
-  /** Forgets a file's context, e.g. after its shares ran out mid-download (the next request looks again). */
-  forget(ctx: FileContext): void {
-    const entry = this.contexts.get(ctx.key);
-    if (entry) {
-      this.contexts.delete(ctx.key);
-      this.locator.invalidate(ctx.si);
-    }
   }
 
   /** Drops every cached context and share location. */
@@ -131,8 +124,4 @@ export function gatewayOf(helper: Helper): Gateway {
     gateways.set(helper, g);
   }
   return g;
-}
-
-export function isNotEnough(err: unknown): boolean {
-  return err instanceof FerryError && err.code === 'NOT_ENOUGH_SHARES';
 }

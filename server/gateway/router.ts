@@ -15,7 +15,7 @@ import { formatContentRange, formatUnsatisfiedContentRange, type ByteRange } fro
 import type { Helper } from '../helper.js';
 import type { FileContext } from './file-context.js';
 import { PlaintextReader, type SegmentSource } from './file-reader.js';
-import { gatewayOf, isNotEnough, type Gateway } from './gateway.js';
+import { gatewayOf, type Gateway } from './gateway.js';
 import { contentDisposition, Multipart, notModified, planResponse } from './http-semantics.js';
 import { fetchSegment, type VerifiedSegment } from './segment-fetcher.js';
 
@@ -116,9 +116,6 @@ async function openReader(gateway: Gateway, ctx: FileContext, cap: ReadCap, rang
     readAhead: gateway.settings.readAhead,
     stats: gateway.stats,
     source,
-    onError: (err) => {
-      if (isNotEnough(err)) gateway.forget(ctx);
-    },
   });
 }
 

@@ -9,16 +9,19 @@
 import { FerryError } from '../../core/errors.js';
 import { segmentRange } from '../../core/params.js';
 import type { FileContext } from './file-context.js';
+import { framedBuffer, framedDigest, SEGMENT_PREFIX } from './digest.js';
 import type { ShareReader } from './share-reader.js';
 
 export interface VerifiedSegment {
   index: number;
   /** File offset of the segment's first byte. */
   start: number;
-  /** The segment's ciphertext (padding removed), as consecutive pieces. */
-  pieces: Uint8Array[];
-  length: number;
+  /** The segment's ciphertext, padding removed, verified. */
+  ciphertext: Buffer;
 }
+
+/** Segments between two fresh choices of the k fastest shares. */
+const RERANK_EVERY = 16;
 
 type Outcome = { reader: ShareReader; block: Uint8Array } | { reader: ShareReader; error: unknown };
 
@@ -44,9 +47,9 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
   };
   const next = (): ShareReader | undefined => ctx.ranked(tried).find((r) => !busy.has(r.shnum));
 
-  // Keep the current set while it works; fill it up from the ranking.
+  // Keep the current set while it works (its proofs are warm), but look at the ranking afresh now and then.
   const now = Date.now();
-  for (const r of ctx.active) if (running.size < k && r.usable(now) && !busy.has(r.shnum)) launch(r);
+  if (i % RERANK_EVERY !== 0) for (const r of ctx.active) if (running.size < k && r.usable(now) && !busy.has(r.shnum)) launch(r);
   while (running.size < k) {
     const r = next();
     if (!r) break;
@@ -81,13 +84,15 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
     got.map((g) => g.reader.shnum),
   );
   const length = end - start;
-  const pieces: Uint8Array[] = [];
-  let left = length;
+  // The segment, unpadded, after the crypttext tag: one copy, then hashed off the event loop.
+  const framed = framedBuffer(SEGMENT_PREFIX, length);
+  let at = SEGMENT_PREFIX.length;
   for (const b of primary) {
-    if (left <= 0) break;
-    pieces.push(b.length <= left ? b : b.subarray(0, left));
-    left -= Math.min(b.length, left);
+    const n = Math.min(b.length, framed.length - at);
+    if (n <= 0) break;
+    framed.set(n === b.length ? b : b.subarray(0, n), at);
+    at += n;
   }
-  await crypttext.verify(i, pieces, windowLast, signal);
-  return { index: i, start, pieces, length };
+  await crypttext.verify(i, await framedDigest(framed), windowLast, signal);
+  return { index: i, start, ciphertext: framed.subarray(SEGMENT_PREFIX.length) };
 }

@@ -7,12 +7,13 @@
  * Range requests as possible and fetched concurrently.
  */
 import { FerryError, IntegrityError, isFerryError } from '../../core/errors.js';
-import { HASH_BYTES, uncleIndices } from '../../core/merkle.js';
+import { HASH_BYTES, rootFromProof, uncleIndices } from '../../core/merkle.js';
 import { blockRange, type ShareLayout } from '../../core/share-layout.js';
 import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
 import type { Ueb } from '../../core/ueb.js';
-import { readShareRange, type GatewayServer, type IoOptions } from './storage-io.js';
-import { fetchWants, NodeCache, nodeWants, unclesOfLeaves, type Want } from './tree-nodes.js';
+import { BLOCK_PREFIX, framedDigest } from './digest.js';
+import { readShareFramed, readShareRange, type GatewayServer, type IoOptions } from './storage-io.js';
+import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES, type Want } from './tree-nodes.js';
 
 /** What went wrong with a share read, for the fail-over policy. */
 export type FailureKind = 'aborted' | 'corrupt' | 'missing' | 'transient';
@@ -40,17 +41,17 @@ export interface FileShape {
   layout: ShareLayout;
 }
 
-/** Segments whose proofs one fetch brings in at most (sequential reads then need a hash request every this many blocks). */
-export const PROOF_WINDOW = 32;
-
 export class ShareReader {
-  readonly key: string;
   private readonly verifier: ShareVerifier;
   private readonly nodes = new NodeCache();
   private rootVerified = false;
+  /** The block-tree root, once its share hash chain led to the UEB's share root. */
+  private blockRoot: Buffer | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Set when the share proved bad (corrupt or gone): never used again for this file. */
   bad: string | undefined;
+  /** Set when the share's copy of the crypttext tree proved wrong (its blocks may still be fine). */
+  crypttextBad: string | undefined;
   /** After a transient failure the share rests until this time. */
   restUntil = 0;
 
@@ -60,7 +61,6 @@ export class ShareReader {
     readonly server: GatewayServer,
     private readonly io: IoOptions,
   ) {
-    this.key = `${shnum}@${server.id}`;
     this.verifier = new ShareVerifier(file.ueb, file.layout, shnum);
   }
 
@@ -85,23 +85,21 @@ export class ShareReader {
    */
   async block(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const br = blockRange(this.file.layout, segment);
-    const [block] = await Promise.all([
-      br.length === 0 ? new Uint8Array(0) : this.read(br.offset, br.offset + br.length, signal),
+    const [framed, uncles] = await Promise.all([
+      readShareFramed(this.io, this.server, this.file.si, this.shnum, br.offset, br.offset + br.length, BLOCK_PREFIX, signal),
       this.serial(() => this.ensureProof(segment, windowLast, signal)),
     ]);
-    const uncles = uncleIndices(this.file.layout.geometry.numSegments, segment);
-    try {
-      this.verifier.verifyBlock(segment, block, this.nodes.pick(uncles));
-    } catch (err) {
+    const leaf = await framedDigest(framed);
+    if (!rootFromProof(this.file.layout.geometry.numSegments, segment, leaf, uncles).equals(this.blockRoot!)) {
       // A bad node would fail every later block too: drop them (the share is about to be dropped anyway).
       this.nodes.clear();
-      throw err;
+      throw new IntegrityError(`share ${this.shnum}: block ${segment} fails its hash`, { shnum: this.shnum, segment });
     }
-    return block;
+    return framed.subarray(BLOCK_PREFIX.length);
   }
 
-  /** Root, share chain (first time) and the uncles of `segment` onwards, unless already here. */
-  private async ensureProof(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Root, share chain (first time) and the uncles of `segment` onwards, unless already here; returns the uncles of `segment`. */
+  private async ensureProof(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Buffer[]> {
     const l = this.file.layout;
     const numSegments = l.geometry.numSegments;
     const wants: Want[] = [];
@@ -114,15 +112,18 @@ export class ShareReader {
       }
     }
     if (this.nodes.missing(uncleIndices(numSegments, segment)).length > 0) {
+      this.nodes.reserve(WINDOW_NODES);
       const last = Math.min(numSegments - 1, Math.max(segment, windowLast), segment + PROOF_WINDOW - 1);
       wants.push(...nodeWants(l.blockTreeOffset, this.nodes.missing(unclesOfLeaves(numSegments, segment, last)), this.nodes));
     }
-    if (wants.length === 0) return;
-    await fetchWants(wants, (start, end) => this.read(start, end, signal));
+    if (wants.length > 0) await fetchWants(wants, (start, end) => this.read(start, end, signal));
     if (root) {
       this.verifier.acceptBlockTreeRoot(root, hashesAt(chain, l.shareChainLength));
+      this.blockRoot = Buffer.from(root);
       this.rootVerified = true;
     }
+    // Picked here, inside the queue: a later fetch may evict nodes from the bounded cache.
+    return this.nodes.pick(uncleIndices(numSegments, segment));
   }
 
   /** Runs proof fetches one at a time, so that concurrent block reads do not fetch the same nodes twice. */

@@ -13,6 +13,8 @@ import type { GatewayStats } from './stats.js';
 export interface GatewayStorageClient {
   list(si: string, opts?: CallOpts): Promise<number[]>;
   read(si: string, shnum: number, start: number, end: number, opts?: CallOpts): Promise<Uint8Array>;
+  /** When present, block reads stream straight into a buffer of the gateway's (no extra copy). */
+  readStream?(si: string, shnum: number, start: number, end: number, opts?: CallOpts): Promise<{ start: number; end: number; body: AsyncIterable<Uint8Array> & { destroy(): void } }>;
   reportCorruption?(si: string, shnum: number, reason: string, opts?: CallOpts): Promise<unknown>;
 }
 
@@ -114,6 +116,58 @@ export async function readShareRange(
       throw new FerryError('CORRUPT_SHARE', `share ${shnum} on ${server.url} ends before byte ${end}`, { details: { shnum } });
     }
     return bytes;
+  } finally {
+    io.stats.shareReadsInFlight--;
+  }
+}
+
+/**
+ * Bytes [start, end) of a share, placed after `prefix` in one fresh buffer
+ * (`prefix || bytes`), ready for a framed digest.
+ */
+export async function readShareFramed(
+  io: IoOptions,
+  server: GatewayServer,
+  si: string,
+  shnum: number,
+  start: number,
+  end: number,
+  prefix: Buffer,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  const client = server.client;
+  if (typeof client.readStream !== 'function') {
+    const bytes = await readShareRange(io, server, si, shnum, start, end, signal);
+    const out = Buffer.allocUnsafe(prefix.length + bytes.length);
+    prefix.copy(out, 0);
+    out.set(bytes, prefix.length);
+    return out;
+  }
+  const stream = client.readStream.bind(client);
+  io.stats.shareReadsInFlight++;
+  io.stats.shareReads++;
+  try {
+    return await withTimeout(io, server, signal, `read of share ${shnum} [${start}, ${end})`, async (s) => {
+      const r = await stream(si, shnum, start, end, { signal: s });
+      const want = end - start;
+      const out = Buffer.allocUnsafe(prefix.length + want);
+      prefix.copy(out, 0);
+      let got = 0;
+      try {
+        for await (const chunk of r.body) {
+          if (got + chunk.length > want) throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} sent more bytes than asked`);
+          out.set(chunk, prefix.length + got);
+          got += chunk.length;
+          io.stats.bytesFromStorage += chunk.length;
+        }
+      } catch (err) {
+        r.body.destroy();
+        if (isFerryError(err)) throw err;
+        throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} failed mid-body: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      if (got !== want) throw new FerryError('CORRUPT_SHARE', `share ${shnum} on ${server.url} ends before byte ${end}`, { details: { shnum } });
+      return out;
+    });
   } finally {
     io.stats.shareReadsInFlight--;
   }

@@ -13,6 +13,12 @@ export interface Want {
   take(bytes: Uint8Array): void;
 }
 
+/** Segments whose proofs one fetch brings in at most (sequential reads then need a hash request every this many blocks). */
+export const PROOF_WINDOW = 32;
+
+/** Nodes one window's proofs can need at most: about 2 per leaf, plus one per level of the tree. */
+export const WINDOW_NODES = 2 * PROOF_WINDOW + 64;
+
 /** Two reads closer than this become one (the gap's bytes cost less than another request). */
 export const DEFAULT_MAX_GAP = 1024;
 
@@ -46,14 +52,20 @@ export function unclesOfLeaves(leafCount: number, first: number, last: number): 
 }
 
 /**
- * Hash-tree nodes read from one source, by heap index. Bounded: when full it
- * keeps only the top of the tree (which every proof uses) and forgets the rest.
+ * Hash-tree nodes read from one source, by heap index. Bounded (see
+ * reserve()): when full it keeps only the top of the tree, which every proof
+ * uses, and forgets the rest.
  * Nodes are copied out of the read buffers so that they never pin a block.
  */
+export const NODE_CACHE = {
+  /** Nodes kept per share (and for the crypttext tree): 128 KiB. Tests lower it to exercise forgetting. */
+  limit: 4096,
+};
+
 export class NodeCache {
   private readonly nodes = new Map<number, Buffer>();
 
-  constructor(private readonly max = 4096) {}
+  constructor(private readonly max = NODE_CACHE.limit) {}
 
   get(i: number): Buffer | undefined {
     return this.nodes.get(i);
@@ -63,11 +75,18 @@ export class NodeCache {
     return indices.filter((i) => !this.nodes.has(i));
   }
 
+  /**
+   * Makes room for `count` more nodes: when full, keeps only the top of the
+   * tree. Called before working out what to fetch, so that nodes a proof is
+   * about to use are never evicted under it.
+   */
+  reserve(count: number): void {
+    if (this.nodes.size + count <= this.max) return;
+    for (const k of this.nodes.keys()) if (k >= 63) this.nodes.delete(k);
+  }
+
   /** Stores consecutive nodes first, first+1, … read as one run of bytes. */
   putRun(first: number, bytes: Uint8Array): void {
-    if (this.nodes.size + bytes.length / HASH_BYTES > this.max) {
-      for (const k of this.nodes.keys()) if (k >= 63) this.nodes.delete(k);
-    }
     for (let o = 0, i = first; o + HASH_BYTES <= bytes.length; o += HASH_BYTES, i++) this.nodes.set(i, Buffer.from(bytes.subarray(o, o + HASH_BYTES)));
   }
 

@@ -8,6 +8,7 @@ import { requestLog } from '../../runtime/http/request-log.js';
 import { JOBS_PATH, UPLOADS_PATH } from '../check/check-answer.js';
 import { gatewayRoutes } from '../gateway/router.js';
 import type { Helper } from '../helper.js';
+import { repairRoutes } from '../repair/routes.js';
 import { jobView } from './job-view.js';
 import { anyBearer } from './client-auth.js';
 
@@ -26,8 +27,11 @@ export function createHelperApp(helper: Helper): Express {
   });
 
   app.post('/helper/v1/check', auth, ...jsonBody(CHECK_BODY_LIMIT), async (req, res) => {
+    await helper.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
     res.json(await helper.checks.check(req.body));
   });
+
+  app.use(repairRoutes(helper.repairs, auth)); // check-file, repair
 
   app.get(`${JOBS_PATH}/:si`, auth, async (req, res) => {
     const si = String(req.params.si);

@@ -4,6 +4,7 @@ import type { Job } from '../jobs/job.js';
 export function jobView(job: Job) {
   return {
     storageIndex: job.si,
+    kind: job.kind ?? 'upload',
     state: job.state,
     params: job.params,
     crypttextRoot: job.crypttextRoot,

@@ -20,10 +20,40 @@ export interface JobResult {
   preexisting: number[];
   happiness: number;
   timings: { receivedMs?: number; encodeMs: number; totalMs: number };
+  /** Repair jobs: the share numbers regenerated and pushed (server/repair/). */
+  repaired?: number[];
+  /** Repair jobs: bad copies found (and reported to their servers). */
+  corrupt?: CorruptShare[];
+  /** Repair jobs: servers whose lease on the storage index was renewed, and those that failed. */
+  leases?: { renewed: string[]; failed: { server: string; error: string }[] };
+  /** Repair jobs: every share number present and happiness >= happy after the repair. */
+  healthy?: boolean;
+}
+
+/** A copy of a share that failed verification. */
+export interface CorruptShare {
+  shnum: number;
+  /** Server id. */
+  server: string;
+  reason: string;
+}
+
+/** What a repair job works from (never a read key: only the verify-cap). */
+export interface RepairSpec {
+  /** ferry-chk-verify:… of the file. */
+  verifyCap: string;
+  /** Verify every block of every share, not only headers, UEBs and hash chains. */
+  verify: boolean;
+  /** Copies known to be bad (found by this job or by a check): never used, replaced. */
+  corrupt?: CorruptShare[];
+  /** Error code of the last failed attempt (lastError has its message). */
+  lastErrorCode?: string;
 }
 
 export interface Job {
   si: string;
+  /** What the job does; absent = 'upload' (records written before repairs existed). */
+  kind?: 'upload' | 'repair';
   state: JobState;
   params: JobParams;
   /** hex; root of the client's crypttext segment hashes. */
@@ -44,6 +74,8 @@ export interface Job {
   nextAttemptAt?: number;
   lastError?: string;
   result?: JobResult;
+  /** Repair jobs only. */
+  repair?: RepairSpec;
 }
 
 export function isTerminal(state: JobState): boolean {

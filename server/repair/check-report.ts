@@ -1,0 +1,90 @@
+/** The answer of POST /helper/v1/check-file (docs/protocol.md, "Check and repair"). */
+import { formatVerifyCap } from '../../core/capability.js';
+import type { ServerHealth } from '../grid/directory.js';
+import { shareMapOf } from '../grid/grid.js';
+import type { CorruptShare } from '../jobs/job.js';
+import { happinessOf } from '../push/happiness.js';
+import type { Inspection } from './inspect.js';
+
+export interface ServerReport {
+  url: string;
+  reachable: boolean;
+  /** Good copies it holds. */
+  shares: number[];
+  /** Bad copies it holds. */
+  corrupt: number[];
+  /** Copies it lists that could not be read this time. */
+  unreadable: number[];
+  error?: string;
+}
+
+export interface CheckReport {
+  storageIndex: string;
+  verifyCap: string;
+  k: number;
+  n: number;
+  size: number;
+  happy: number;
+  /** 'full': every byte of every copy was checked; 'cheap': headers, UEBs and hash chains. */
+  verified: 'cheap' | 'full';
+  /** shnum -> servers holding a good copy. */
+  shares: Record<string, string[]>;
+  /** Distinct good share numbers. */
+  goodShares: number;
+  happiness: number;
+  /** happiness >= happy and all n share numbers have a good copy. */
+  healthy: boolean;
+  /** At least k good share numbers: the file can be read and repaired. */
+  recoverable: boolean;
+  /** Share numbers without a good copy. */
+  missing: number[];
+  corrupt: (CorruptShare & { reported: boolean })[];
+  /** By server id (by URL for a server that never answered). */
+  servers: Record<string, ServerReport>;
+  /** Set when no copy has the UEB the capability names although copies exist: probably the wrong capability. */
+  warning?: string;
+}
+
+export function buildCheckReport(insp: Inspection, happy: number, health: ServerHealth[]): CheckReport {
+  const { cap } = insp;
+  const n = cap.n;
+  const servers: Record<string, ServerReport> = {};
+  for (const s of insp.reachable) servers[s.id] = { url: s.url, reachable: true, shares: [], corrupt: [], unreadable: [] };
+  for (const u of insp.unreachable) servers[u.server.id] = { url: u.server.url, reachable: false, shares: [], corrupt: [], unreadable: [], error: u.error };
+  for (const h of health) {
+    if (h.id === undefined && !Object.values(servers).some((s) => s.url === h.url)) {
+      servers[h.url] = { url: h.url, reachable: false, shares: [], corrupt: [], unreadable: [], error: h.lastError ?? 'never answered' };
+    }
+  }
+  for (const v of insp.verdicts) {
+    const entry = servers[v.copy.server.id];
+    if (!entry) continue;
+    if (v.status === 'good') entry.shares.push(v.copy.shnum);
+    else if (v.status === 'corrupt') entry.corrupt.push(v.copy.shnum);
+    else if (v.status === 'unreachable') entry.unreadable.push(v.copy.shnum);
+  }
+  const happiness = happinessOf(insp.good);
+  const missing = Array.from({ length: n }, (_, i) => i).filter((s) => !insp.good.has(s));
+  return {
+    storageIndex: insp.si,
+    verifyCap: formatVerifyCap(cap),
+    k: cap.k,
+    n,
+    size: cap.size,
+    happy,
+    verified: insp.depth,
+    shares: shareMapOf(insp.good),
+    goodShares: insp.good.size,
+    happiness,
+    healthy: happiness >= happy && missing.length === 0,
+    recoverable: insp.good.size >= cap.k,
+    missing,
+    corrupt: insp.verdicts
+      .filter((v) => v.status === 'corrupt')
+      .map((v) => ({ shnum: v.copy.shnum, server: v.copy.server.id, reason: v.reason ?? 'failed verification', reported: v.reported ?? false })),
+    servers,
+    ...(!insp.file && insp.verdicts.some((v) => /UEB does not match the capability/.test(v.reason ?? ''))
+      ? { warning: 'no copy has the UEB this capability names: is it the right capability? (no server was told its shares are corrupt)' }
+      : {}),
+  };
+}
