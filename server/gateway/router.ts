@@ -101,7 +101,15 @@ function fileHandler(gateway: Gateway): RequestHandler {
       return;
     }
     const reader = await openReader(gateway, ctx, cap, range);
-    await serve(gateway, reader, () => reader.firstSegment(), req, res, send);
+    try {
+      await serve(gateway, reader, () => reader.firstSegment(), req, res, send);
+    } catch (err) {
+      // A cached context may remember shares as bad that have since been repaired or come
+      // back; before answering 503, try once more with a fresh one (the failure marked it exhausted).
+      if (res.headersSent || !(err instanceof FerryError) || err.code !== 'NOT_ENOUGH_SHARES') throw err;
+      const fresh = await openReader(gateway, await gateway.open(verifyCapOf(cap)), cap, range);
+      await serve(gateway, fresh, () => fresh.firstSegment(), req, res, send);
+    }
   };
 }
 
