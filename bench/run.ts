@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { benchCodec } from './codec.js';
 import { benchCrypto } from './crypto.js';
 import { benchDownload } from './download.js';
+import { benchEndToEnd } from './e2e.js';
 import { benchHelperPipeline } from './helper-pipeline.js';
 import { printTable, type BenchRow } from './lib/report.js';
 import { benchSpool } from './spool.js';
@@ -52,6 +53,10 @@ async function main(): Promise<void> {
   await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
   await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
   await section('download', () => benchDownload({ sizeMiB }), (r) => r.rows);
+  await section('e2e', () => benchEndToEnd({ sizeMiB }), (r) => r);
+  // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
+  const rssMiB = Number(process.argv.find((a) => a.startsWith('--rss-size='))?.slice(11) ?? 4096);
+  if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.slice(1));
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);

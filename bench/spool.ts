@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
+import { tusPut } from './lib/tus-put.js';
 import { parseHelperConfig } from '../server/config.js';
 import { startHelper } from '../server/start.js';
 import { listen } from '../runtime/http/listen.js';
@@ -12,10 +13,9 @@ import { makeBenchFile, type BenchFile } from './lib/ciphertext-file.js';
 import { mbps, printTable, type BenchRow } from './lib/report.js';
 
 const TOKEN = 'bench-client-token-0123456789abcdef';
-const CHUNK = 64 * 1024 * 1024;
 
 /** Baseline: a raw HTTP PUT of the same bytes piped into a file (no tus, no hashing, no fsync per segment). */
-async function rawPut(file: BenchFile, dir: string): Promise<number> {
+export async function rawPut(file: { path: string; size: number }, dir: string): Promise<number> {
   const dest = path.join(dir, 'raw-put.bin');
   const server = await listen(
     (req, res) => {
@@ -37,32 +37,14 @@ async function rawPut(file: BenchFile, dir: string): Promise<number> {
   }
 }
 
-/** Ferry's spool: check, then tus PATCHes in 64 MiB chunks until every segment is verified and fsynced. */
+/** Ferry's spool: check, then tus PATCHes until every segment is verified and fsynced (encoding not running). */
 async function spoolUpload(file: BenchFile, dir: string): Promise<number> {
   const helper = await startHelper(parseHelperConfig({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [TOKEN] }));
-  helper.helper.queue.stop(); // measure receiving only
-  const headers = { authorization: `Bearer ${TOKEN}` };
+  void helper.helper.queue.stop(); // measure receiving only
   try {
     const t0 = performance.now();
-    const check = await request(`${helper.url}/helper/v1/check`, {
-      method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ storageIndex: file.si, size: file.size, ...file.params, happy: file.params.k, segmentHashes: file.hashes.toString('base64') }),
-    });
-    const answer = (await check.body.json()) as { status: string; uploadPath: string };
+    const answer = await tusPut(helper.url, TOKEN, file, file.params.k);
     if (answer.status !== 'send') throw new Error(`unexpected check answer ${JSON.stringify(answer)}`);
-    let offset = 0;
-    while (offset < file.size) {
-      const end = Math.min(file.size, offset + CHUNK);
-      const res = await request(`${helper.url}${answer.uploadPath}`, {
-        method: 'PATCH',
-        headers: { ...headers, 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', 'content-length': String(end - offset) },
-        body: createReadStream(file.path, { start: offset, end: end - 1, highWaterMark: 1024 * 1024 }),
-      });
-      await res.body.dump();
-      if (res.statusCode !== 204) throw new Error(`PATCH answered ${res.statusCode}`);
-      offset = Number(res.headers['upload-offset']);
-    }
     return performance.now() - t0;
   } finally {
     await helper.close();

@@ -19,7 +19,22 @@ export async function spawnStorage(dir: string, token: string): Promise<StorageP
   const child = spawn(process.execPath, [FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = await waitForListening(child, 'storage server');
+  return {
+    url,
+    child,
+    stop: (signal = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** Resolves with the URL a `ferry` server process prints once it listens ("listening on http://…"). */
+export function waitForListening(child: ChildProcess, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -31,16 +46,6 @@ export async function spawnStorage(dir: string, token: string): Promise<StorageP
       }
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`storage server exited with ${code}: ${out}`)));
+    child.once('exit', (code, signal) => reject(new Error(`${what} exited (${code ?? signal}): ${out.slice(-2000)}`)));
   });
-  return {
-    url,
-    child,
-    stop: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
 }

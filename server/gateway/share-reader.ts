@@ -6,34 +6,19 @@
  * core/share-layout.ts; the pieces one call needs are coalesced into as few
  * Range requests as possible and fetched concurrently.
  */
-import { FerryError, IntegrityError, isFerryError } from '../../core/errors.js';
+import { FerryError, IntegrityError } from '../../core/errors.js';
 import { HASH_BYTES, rootFromProof, uncleIndices } from '../../core/merkle.js';
 import { blockRange, type ShareLayout } from '../../core/share-layout.js';
 import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
 import type { Ueb } from '../../core/ueb.js';
 import { BLOCK_PREFIX, framedDigest } from './digest.js';
+import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
 import { readShareFramed, readShareRange, type GatewayServer, type IoOptions } from './storage-io.js';
 import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES, type Want } from './tree-nodes.js';
 
 /** What went wrong with a share read, for the fail-over policy. */
-export type FailureKind = 'aborted' | 'corrupt' | 'missing' | 'transient';
-
-export function classifyFailure(err: unknown): FailureKind {
-  if (err instanceof IntegrityError) return 'corrupt';
-  if (!isFerryError(err)) return 'transient';
-  switch (err.code) {
-    case 'ABORTED':
-      return 'aborted';
-    case 'CORRUPT_SHARE':
-    case 'INTEGRITY_ERROR':
-    case 'RANGE_NOT_SATISFIABLE': // the share is shorter than its layout says
-      return 'corrupt';
-    case 'NOT_FOUND':
-      return 'missing';
-    default:
-      return 'transient';
-  }
-}
+export type FailureKind = ShareFailure;
+export const classifyFailure = classifyShareFailure;
 
 export interface FileShape {
   si: string;

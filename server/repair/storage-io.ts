@@ -1,3 +1,4 @@
+import { classifyShareFailure } from '../grid/share-failure.js';
 /**
  * How check and repair talk to storage servers: ranged reads with a timeout
  * tied to the caller's signal, coalesced small reads, corruption reports and
@@ -6,7 +7,7 @@
  * reportCorruption and abort, which are used when present.
  */
 import { setMaxListeners } from 'node:events';
-import { FerryError, IntegrityError, isFerryError } from '../../core/errors.js';
+import { FerryError } from '../../core/errors.js';
 import type { CallOpts, GridServer, ShareServerClient } from '../grid/grid.js';
 
 export interface RepairStorageClient extends ShareServerClient {
@@ -39,21 +40,8 @@ export interface IoSettings {
 export type FailureKind = 'aborted' | 'corrupt' | 'gone' | 'unreachable';
 
 export function classify(err: unknown): FailureKind {
-  if (err instanceof IntegrityError) return 'corrupt';
-  if (!isFerryError(err)) return 'unreachable';
-  switch (err.code) {
-    case 'ABORTED':
-      return 'aborted';
-    case 'CORRUPT_SHARE':
-    case 'INTEGRITY_ERROR':
-    case 'INVALID_PARAMETERS': // a UEB or header that does not parse
-    case 'RANGE_NOT_SATISFIABLE': // the share is shorter than its layout says
-      return 'corrupt';
-    case 'NOT_FOUND':
-      return 'gone';
-    default:
-      return 'unreachable';
-  }
+  const kind = classifyShareFailure(err);
+  return kind === 'missing' ? 'gone' : kind === 'transient' ? 'unreachable' : kind;
 }
 
 export function messageOf(err: unknown): string {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HelperConfigInput } from '../../server/config.js';
+import { waitForListening } from '../../bench/lib/processes.js';
 
 /** The compiled CLI (`npm run build` first). Drills use real processes, real ports, real kills. */
 export const FERRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'ferry.js');
@@ -20,19 +21,9 @@ export interface Proc {
 export async function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
   const child = spawn(process.execPath, [FERRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env } });
   let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[^\s/]+)/.exec(out);
-      if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(m[1]);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code, sig) => reject(new Error(`ferry ${args[0]} exited (${code ?? sig}): ${out.slice(-2000)}`)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  const url = await waitForListening(child, `ferry ${args[0]}`).catch((err: Error) => {
+    throw new Error(`${err.message}\n${out}`);
   });
   return {
     url,

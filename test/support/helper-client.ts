@@ -1,5 +1,5 @@
 import { CLIENT_TOKEN } from './grid.js';
-import type { PreparedFile } from './prepare.js';
+import { checkBody, type PreparedFile } from './prepare.js';
 
 /** Raw HTTP calls to the helper, as a client would make them (the real client library lives in client/). */
 export class HelperCalls {
@@ -49,7 +49,7 @@ export class HelperCalls {
 
   /** check + PATCH everything the helper asks for; returns the bytes sent. */
   async upload(f: PreparedFile, happy = 7): Promise<{ answer: Record<string, unknown>; sent: number }> {
-    const { json } = await this.check({ ...checkBodyOf(f, happy) });
+    const { json } = await this.check(checkBody(f, happy));
     let sent = 0;
     if (json.status === 'send') {
       const offset = Number(json.offset);
@@ -59,16 +59,4 @@ export class HelperCalls {
     }
     return { answer: json, sent };
   }
-}
-
-function checkBodyOf(f: PreparedFile, happy: number) {
-  return {
-    storageIndex: f.si,
-    size: f.geometry.size,
-    k: f.params.k,
-    n: f.params.n,
-    happy,
-    maxSegmentSize: f.params.maxSegmentSize,
-    segmentHashes: f.hashes.toString('base64'),
-  };
 }
