@@ -201,7 +201,9 @@ export class Helper {
         else void save.catch(() => undefined);
       },
     });
-    result.timings.receivedMs = job.receivedAt !== undefined ? job.receivedAt - job.createdAt : undefined;
+    // Read afresh: a job started during its upload learns when the upload ended only now.
+    const latest = await this.jobs.require(si);
+    result.timings.receivedMs = latest.receivedAt !== undefined ? latest.receivedAt - latest.createdAt : undefined;
     await this.jobs.setState(si, 'done', { result, finishedAt: this.now() });
     // Only once the result is durable may the spool go.
     await this.files.remove(si);
