@@ -126,7 +126,7 @@ describe('admin API: overview, jobs, servers, spools', () => {
     const res = await api().get(`${API}/jobs/${done.si}`).set(admin);
     expect(res.status).toBe(200);
     const j = res.body;
-    expect(j).toMatchObject({ storageIndex: done.si, state: 'done', stage: 'done', attempts: 1, errors: [] });
+    expect(j).toMatchObject({ storageIndex: done.si, kind: 'upload', state: 'done', stage: 'done', attempts: 1, errors: [] });
     expect(j.progress).toMatchObject({ size: done.geometry.size, received: done.geometry.size, segmentsEncoded: done.geometry.numSegments, numSegments: done.geometry.numSegments, encodedBytes: done.geometry.size });
     expect(j.progress.pushedBytes).toBe(j.progress.pushTotal);
     expect(Object.keys(j.shareMap)).toHaveLength(10);

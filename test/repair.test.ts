@@ -144,6 +144,7 @@ describe('repair', () => {
     expect(second.json.statusPath).toBe(`/helper/v1/jobs/${stored.f.si}`);
     const job = await r.waitFor(stored.f.si);
     expect(job.state).toBe('done');
+    expect(job.kind).toBe('repair');
     const result = job.result as RepairResult;
     expect(result.repaired).toEqual([]);
     expect(result.happiness).toBe(10);

@@ -36,6 +36,7 @@ export function progressOf(job: Job) {
 export function jobSummary(job: Job, running: boolean) {
   return {
     storageIndex: job.si,
+    kind: job.kind ?? 'upload',
     state: job.state,
     running,
     params: job.params,

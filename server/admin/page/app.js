@@ -259,7 +259,7 @@
       }
       if (body.children[i] !== r.tr) body.insertBefore(r.tr, body.children[i] || null);
       const stage = j.running && j.state === 'receiving' ? 'receiving+encoding' : j.state;
-      setText(r.state, stage);
+      setText(r.state, (j.kind === 'repair' ? 'repair: ' : '') + stage);
       r.state.className = 'pill ' + j.state;
       r.tr.dataset.state = j.state;
       const p = j.progress;
@@ -293,7 +293,7 @@
       const siCell = el('td');
       siCell.append(code);
       const stateCell = el('td');
-      stateCell.append(el('span', 'pill ' + j.state, j.state));
+      stateCell.append(el('span', 'pill ' + j.state, (j.kind === 'repair' ? 'repair: ' : '') + j.state));
       const note = el('td', j.state === 'done' ? 'muted' : 'err', j.lastError || '');
       note.title = j.lastError || '';
       tr.append(siCell, stateCell, el('td', 'num', bytes(j.params.size)), el('td', 'num', String(j.attempts)), el('td', '', ago(j.finishedAt || j.updatedAt, now)), note);
