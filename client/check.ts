@@ -13,6 +13,7 @@ import { formatVerifyCap, toVerifyCap } from '../core/capability.js';
 import { FerryError, type ErrorCode } from '../core/errors.js';
 import { fileGeometry, MAX_SEGMENT_SIZE_LIMIT } from '../core/params.js';
 import { callJson, createAgent, type CallContext } from './http.js';
+import { parseHelperAnswer } from './helper-api.js';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from './retry.js';
 
 const ShareMap = z.record(z.string(), z.array(z.string()));
@@ -121,12 +122,6 @@ export interface RepairOutcome {
   result: RepairResult;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw new FerryError('UPSTREAM_ERROR', `${what}: unexpected answer from the helper (${issue.path.join('.') || 'body'}: ${issue.message})`);
-}
 
 /** The verify-cap of any capability (a read-cap's key stays here). */
 export function verifyCapFor(cap: string): string {
@@ -148,7 +143,7 @@ export async function checkFile(cap: string, o: CheckOptions): Promise<CheckRepo
   // A full verification reads every share: no per-request deadline (Ctrl-C still stops it).
   return withContext(o, o.verify ? 0 : 120_000, async (ctx, base) => {
     const body = { cap: verifyCap, ...(o.verify ? { verify: true } : {}), ...(o.happy !== undefined ? { happy: o.happy } : {}) };
-    return parse(CheckReport, await callJson(ctx, 'POST', `${base}/helper/v1/check-file`, 'check', body), 'check');
+    return parseHelperAnswer(CheckReport, await callJson(ctx, 'POST', `${base}/helper/v1/check-file`, 'check', body), 'check');
   });
 }
 
@@ -170,7 +165,7 @@ export async function repairFile(cap: string, o: RepairOptions): Promise<RepairO
   const verifyCap = verifyCapFor(cap);
   return withContext(o, 120_000, async (ctx, base) => {
     const body = { cap: verifyCap, ...(o.verify ? { verify: true } : {}), ...(o.happy !== undefined ? { happy: o.happy } : {}) };
-    const started = parse(RepairStarted, await callJson(ctx, 'POST', `${base}/helper/v1/repair`, 'repair', body), 'repair');
+    const started = parseHelperAnswer(RepairStarted, await callJson(ctx, 'POST', `${base}/helper/v1/repair`, 'repair', body), 'repair');
     if (o.wait === false) return started;
     const si = started.storageIndex;
     const url = new URL(started.statusPath, `${base}/`).toString();
@@ -181,7 +176,7 @@ export async function repairFile(cap: string, o: RepairOptions): Promise<RepairO
     for (;;) {
       let job: z.infer<typeof RepairJob>;
       try {
-        job = parse(RepairJob, await callJson(ctx, 'GET', url, 'repair status'), 'repair status');
+        job = parseHelperAnswer(RepairJob, await callJson(ctx, 'GET', url, 'repair status'), 'repair status');
       } catch (err) {
         if (err instanceof FerryError && err.code === 'NOT_FOUND') throw new FerryError('CONFLICT', `the repair of ${si} gave way to an upload of the same file; check the file again when it is done`);
         throw err;
@@ -199,7 +194,7 @@ export async function repairFile(cap: string, o: RepairOptions): Promise<RepairO
         attempts: job.attempts,
       });
       if (job.state === 'done') {
-        return { storageIndex: si, verifyCap, state: 'done', attempts: job.attempts, result: parse(RepairResult, job.result, 'repair result') };
+        return { storageIndex: si, verifyCap, state: 'done', attempts: job.attempts, result: parseHelperAnswer(RepairResult, job.result, 'repair result') };
       }
       if (job.state === 'receiving') throw new FerryError('CONFLICT', `an upload of ${si} took over from the repair; check the file again when it is done`);
       if (job.state === 'cancelled') throw new FerryError('ABORTED', `the repair of ${si} was cancelled at the helper${job.lastError ? `: ${job.lastError}` : ''}`);

@@ -58,7 +58,8 @@ export interface CheckRequest {
   segmentHashes: string;
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+/** Validates a helper answer; anything unexpected is the helper's fault (UPSTREAM_ERROR), never a crash here. */
+export function parseHelperAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
@@ -76,15 +77,15 @@ export class HelperApi {
   }
 
   async info(): Promise<HelperInfo> {
-    return parse(HelperInfo, await callJson(this.ctx, 'GET', `${this.base}/helper/v1/info`, `helper ${this.base}`), 'info');
+    return parseHelperAnswer(HelperInfo, await callJson(this.ctx, 'GET', `${this.base}/helper/v1/info`, `helper ${this.base}`), 'info');
   }
 
   async check(body: CheckRequest): Promise<CheckAnswer> {
-    return parse(CheckAnswer, await callJson(this.ctx, 'POST', `${this.base}/helper/v1/check`, 'check', body), 'check');
+    return parseHelperAnswer(CheckAnswer, await callJson(this.ctx, 'POST', `${this.base}/helper/v1/check`, 'check', body), 'check');
   }
 
   async job(si: string): Promise<JobView> {
-    return parse(JobView, await callJson(this.ctx, 'GET', `${this.base}/helper/v1/jobs/${si}`, 'job status'), 'job status');
+    return parseHelperAnswer(JobView, await callJson(this.ctx, 'GET', `${this.base}/helper/v1/jobs/${si}`, 'job status'), 'job status');
   }
 
   /** Absolute URL of a path the helper answered with (uploadPath, statusPath). */

@@ -4,7 +4,7 @@ import { decodeUeb, uebHash } from '../../core/ueb.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { GridServer } from '../grid/grid.js';
 import { shareMapOf, surveyShares } from '../grid/grid.js';
-import type { Job } from '../jobs/job.js';
+import { newJob, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { happinessOf, type ShareGraph } from '../push/happiness.js';
 import type { SpoolFiles } from '../spool/spool-files.js';
@@ -76,19 +76,7 @@ export class CheckService {
       }
       if (this.d.intakePaused?.()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
       await this.reserveQuota(v.params.size);
-      const now = Date.now();
-      job = {
-        si,
-        state: 'receiving',
-        params: v.params,
-        crypttextRoot: v.crypttextRoot,
-        received: 0,
-        segmentsEncoded: 0,
-        pushedBytes: {},
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
+      job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
       if (v.params.size === 0) {

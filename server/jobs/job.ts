@@ -81,3 +81,8 @@ export interface Job {
 export function isTerminal(state: JobState): boolean {
   return state === 'done' || state === 'cancelled';
 }
+
+/** A job as first stored: nothing received, encoded or pushed yet, no attempt made. */
+export function newJob(fields: Pick<Job, 'si' | 'state' | 'params' | 'crypttextRoot'> & Partial<Pick<Job, 'kind' | 'repair'>>, now: number): Job {
+  return { ...fields, received: 0, segmentsEncoded: 0, pushedBytes: {}, attempts: 0, createdAt: now, updatedAt: now };
+}

@@ -20,7 +20,7 @@ import { validateCheck } from '../check/check-request.js';
 import { JOBS_PATH } from '../check/check-answer.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
-import type { CorruptShare, Job, JobParams } from '../jobs/job.js';
+import { newJob, type CorruptShare, type Job, type JobParams } from '../jobs/job.js';
 import { jobGeometry } from '../jobs/geometry.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -184,21 +184,17 @@ export class RepairService {
       const corrupt = new Map<string, CorruptShare>();
       if (prev?.repair?.verifyCap === verifyCap) for (const c of prev.repair.corrupt ?? []) corrupt.set(copyKey(c.shnum, c.server), c);
       for (const [key, c] of this.found.get(si) ?? []) corrupt.set(key, c);
-      const now = this.d.now();
-      const job: Job = {
-        si,
-        kind: 'repair',
-        state: 'queued',
-        params,
-        crypttextRoot: sameFile ? prev.crypttextRoot : '',
-        received: 0,
-        segmentsEncoded: 0,
-        pushedBytes: {},
-        attempts: 0,
-        createdAt: now,
-        updatedAt: now,
-        repair: { verifyCap, verify: o.verify, ...(corrupt.size ? { corrupt: [...corrupt.values()] } : {}) },
-      };
+      const job = newJob(
+        {
+          si,
+          kind: 'repair',
+          state: 'queued',
+          params,
+          crypttextRoot: sameFile ? prev.crypttextRoot : '',
+          repair: { verifyCap, verify: o.verify, ...(corrupt.size ? { corrupt: [...corrupt.values()] } : {}) },
+        },
+        this.d.now(),
+      );
       await this.d.jobs.create(job, new Uint8Array(0));
       this.d.queue.enqueue(si);
       this.d.log.info({ si, verify: o.verify, replaced: prev ? `${prev.kind ?? 'upload'}:${prev.state}` : undefined }, 'repair queued');
