@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.ferry/', 'test/fixtures/', 'server/admin/page/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.ferry/', 'test/fixtures/', 'helper/admin/page/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

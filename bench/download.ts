@@ -22,7 +22,7 @@ import { fileGeometry, segmentRange, type EncodingParams } from '../core/params.
 import { crypttextSegmentHash } from '../core/share-builder.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
 import { listen } from '../runtime/http/listen.js';
-import { gatewayOf } from '../server/gateway/gateway.js';
+import { gatewayOf } from '../helper/gateway/gateway.js';
 import type { BenchFile } from './lib/ciphertext-file.js';
 import { BENCH_CLIENT_TOKEN, startBenchGrid } from './lib/local-grid.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';

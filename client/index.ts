@@ -3,7 +3,6 @@ export { upload, type UploadOptions, type UploadProgress, type UploadPhase, type
 export { download, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
 export { checkFile, repairFile, verifyCapFor, type CheckOptions, type CheckReport, type RepairOptions, type RepairOutcome, type RepairProgress, type RepairResult, type RepairStarted } from './check.js';
 export { resolveClientSettings, type ClientSettings, type ClientLocation } from './config.js';
-export { startLocalGrid, type LocalGrid, type LocalGridOptions } from './grid.js';
 export { Journal, type TransferRecord, type TransferState } from './journal.js';
 export { HelperError } from './http.js';
 export type { RetryPolicy } from './retry.js';

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseHelperConfig, type HelperConfigInput } from '../../server/config.js';
-import { startHelper, type RunningHelper } from '../../server/start.js';
+import { parseHelperConfig, type HelperConfigInput } from '../../helper/config.js';
+import { startHelper, type RunningHelper } from '../../helper/start.js';
 import { spawnStorage, type StorageProcess } from './processes.js';
 
 export const BENCH_GRID_TOKEN = 'bench-grid-token-0123456789abcdef';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HelperConfigInput } from '../../server/config.js';
+import type { HelperConfigInput } from '../../helper/config.js';
 import { waitForListening } from '../../bench/lib/processes.js';
 
 /** The compiled CLI (`npm run build` first). Drills use real processes, real ports, real kills. */

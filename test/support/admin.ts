@@ -1,5 +1,5 @@
-import type { HelperConfigInput } from '../../server/config.js';
-import type { EncodeFn } from '../../server/encode/encode-push.js';
+import type { HelperConfigInput } from '../../helper/config.js';
+import type { EncodeFn } from '../../helper/encode/encode-push.js';
 import { startGrid, type TestGrid } from './grid.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';

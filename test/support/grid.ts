@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { startStorageServer, type RunningStorageServer } from '../../storage/server.js';
-import { parseHelperConfig, type HelperConfigInput } from '../../server/config.js';
-import type { EncodeFn } from '../../server/encode/encode-push.js';
-import { startHelper, type RunningHelper } from '../../server/start.js';
+import { parseHelperConfig, type HelperConfigInput } from '../../helper/config.js';
+import type { EncodeFn } from '../../helper/encode/encode-push.js';
+import { startHelper, type RunningHelper } from '../../helper/start.js';
 import { tempDir } from './tmp.js';
 
 export const GRID_TOKEN = 'grid-token-for-tests-0123456789';

@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { parseReadCap, formatVerifyCap, verifyCapOf } from '../../core/capability.js';
 import { listen } from '../../runtime/http/listen.js';
-import { Helper } from '../../server/helper.js';
-import { createHelperApp } from '../../server/http/app.js';
-import type { RepairOptions } from '../../server/repair/service.js';
-import { storageClientFactory, type RunningHelper } from '../../server/start.js';
+import { Helper } from '../../helper/helper.js';
+import { createHelperApp } from '../../helper/http/app.js';
+import type { RepairOptions } from '../../helper/repair/service.js';
+import { storageClientFactory, type RunningHelper } from '../../helper/start.js';
 import { StorageClient } from '../../storage/client.js';
 import { shareFiles, type StoredFile } from './gateway-fixture.js';
 import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from './grid.js';

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { base32Encode } from '../core/base32.js';
+import { readFileIfExists, unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
+import { silentLogger, type Logger } from '../runtime/log.js';
+import { parseHelperConfig } from '../helper/config.js';
+import { startHelper, type RunningHelper } from '../helper/start.js';
+import { startStorageServer, type RunningStorageServer } from '../storage/server.js';
+import { loadOrCreateGridToken } from '../storage/token.js';
+import { CLIENT_FILE, readClientFile } from '../client/config.js';
+import { ensurePrivateDir } from '../client/state-dir.js';
+
+/**
+ * `ferry grid`: a helper and N storage servers in one process, on loopback,
+ * with everything under one directory:
+ *
+ *   DIR/client.json    helper URL + client token (0600): what `ferry put` reads
+ *   DIR/admin-token    the helper's admin token (0600)
+ *   DIR/grid-token     the storage servers' token (0600)
+ *   DIR/grid.json      live URLs while the grid runs (removed on clean exit)
+ *   DIR/helper/        helper data (jobs, spools)
+ *   DIR/storage-<i>/   storage server i
+ *
+ * Tokens are generated on first start and kept. Storage servers take fresh
+ * ephemeral ports each start; their ids come from their dirs, so share maps
+ * stay meaningful.
+ */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+export const GRID_FILE = 'grid.json';
+
+export interface LocalGridOptions {
+  home: string;
+  /** Helper port (default 3456; 0 = ephemeral). */
+  port?: number;
+  /** Admin listener port (default: port + 1, or ephemeral when port is 0). */
+  adminPort?: number;
+  /** Storage servers (default 10). */
+  servers?: number;
+  host?: string;
+  log?: Logger;
+  /** Extra helper limits (tests). */
+  limits?: Record<string, unknown>;
+}
+
+export interface LocalGrid {
+  home: string;
+  helperUrl: string;
+  /** The admin page (its own listener, loopback). */
+  adminUrl: string | undefined;
+  clientToken: string;
+  adminTokenFile: string;
+  storage: { url: string; serverId: string; dir: string }[];
+  helper: RunningHelper;
+  close(): Promise<void>;
+}
+
+export interface GridFile {
+  pid: number;
+  helperUrl: string;
+  adminUrl?: string;
+  storage: { url: string; serverId: string }[];
+  startedAt: number;
+}
+
+function newToken(): string {
+  return base32Encode(randomBytes(32));
+}
+
+/** Reads DIR/<name>, or creates it (0600) with a new token. */
+async function loadOrCreateToken(file: string): Promise<string> {
+  const existing = await readFileIfExists(file);
+  if (existing) return existing.toString('utf8').trim();
+  const token = newToken();
+  await writeFileDurable(file, `${token}\n`, { mode: 0o600 });
+  await fs.chmod(file, 0o600);
+  return token;
+}
+
+export async function readGridFile(home: string): Promise<GridFile | undefined> {
+  const raw = await readFileIfExists(path.join(home, GRID_FILE));
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as GridFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process exists (a grid.json left by a crash names a dead pid). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
+  const home = path.resolve(o.home);
+  const host = o.host ?? '127.0.0.1';
+  const count = o.servers ?? 10;
+  if (!Number.isInteger(count) || count < 1 || count > 256) throw new Error(`--servers must be 1..256, got ${count}`);
+  await ensurePrivateDir(home);
+  const running = await readGridFile(home);
+  if (running && running.pid !== process.pid && processAlive(running.pid)) {
+    throw new Error(`a grid is already running from ${home} (pid ${running.pid}, helper ${running.helperUrl})`);
+  }
+  const log = o.log ?? silentLogger();
+  const grid = await loadOrCreateGridToken(home);
+  const adminTokenFile = path.join(home, ADMIN_TOKEN_FILE);
+  const adminToken = await loadOrCreateToken(adminTokenFile);
+  const clientToken = (await readClientFile(home).catch(() => undefined))?.token ?? newToken();
+
+  const storage: RunningStorageServer[] = [];
+  let helper: RunningHelper | undefined;
+  try {
+    for (let i = 0; i < count; i++) {
+      storage.push(await startStorageServer({ dir: path.join(home, `storage-${i}`), host, port: 0, token: grid.token, logger: log.child({ storage: i }) }));
+    }
+    const port = o.port ?? 3456;
+    const config = parseHelperConfig({
+      host,
+      port,
+      dataDir: path.join(home, 'helper'),
+      clientTokens: [clientToken],
+      adminToken,
+      admin: { host, port: o.adminPort ?? (port === 0 ? 0 : port + 1) },
+      storageServers: storage.map((s) => ({ url: s.url, token: grid.token })),
+      ...(o.limits ? { limits: o.limits } : {}),
+    });
+    try {
+      helper = await startHelper(config, { log });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new Error(`port ${config.port} or ${config.admin.port} on ${host} is in use (another ferry grid?); pick others with --port and --admin-port`);
+      }
+      throw err;
+    }
+  } catch (err) {
+    for (const s of storage) await s.close().catch(() => undefined);
+    throw err;
+  }
+
+  const helperUrl = helper.url;
+  const adminUrl = helper.adminUrl ? `${helper.adminUrl}/admin/` : undefined;
+  await writeFileDurable(path.join(home, CLIENT_FILE), `${JSON.stringify({ helperUrl, token: clientToken }, null, 2)}\n`, { mode: 0o600 });
+  const info: GridFile = { pid: process.pid, helperUrl, adminUrl, storage: storage.map((s) => ({ url: s.url, serverId: s.serverId })), startedAt: Date.now() };
+  await writeFileDurable(path.join(home, GRID_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+
+  let closing: Promise<void> | undefined;
+  const h = helper;
+  return {
+    home,
+    helperUrl,
+    adminUrl,
+    clientToken,
+    adminTokenFile,
+    storage: storage.map((s, i) => ({ url: s.url, serverId: s.serverId, dir: path.join(home, `storage-${i}`) })),
+    helper: h,
+    close: () =>
+      (closing ??= (async () => {
+        // Helper first: its jobs stop where they durably are and resume at the next start.
+        await h.close().catch((err: unknown) => log.error({ err }, 'helper close failed'));
+        for (const s of storage) await s.close().catch((err: unknown) => log.error({ err }, 'storage close failed'));
+        await unlinkDurable(path.join(home, GRID_FILE)).catch(() => undefined);
+      })()),
+  };
+}

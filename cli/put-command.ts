@@ -1,0 +1,68 @@
+import { Option, type Command } from 'commander';
+import { FerryError } from '../core/errors.js';
+import { upload, type UploadResult } from '../client/upload.js';
+import { ProgressView } from './progress-bar.js';
+import { clientSettings } from './settings.js';
+import { withInterrupt } from './signals.js';
+import { durationOption, intOption, sizeOption } from './usage.js';
+
+interface PutFlags {
+  k?: number;
+  n?: number;
+  happy?: number;
+  randomKey?: boolean;
+  json?: boolean;
+  progress: boolean;
+  stallTimeout?: number;
+  segmentSize?: number;
+  chunkSize?: number;
+}
+
+/** `ferry put FILE`: the read-cap alone on stdout (or the whole result with --json). */
+export function registerPutCommand(program: Command): void {
+  program
+    .command('put')
+    .description('upload a file through the helper and print its read-cap')
+    .argument('<file>', 'file to upload')
+    .option('--k <k>', 'shares needed to read the file (default: the helper\'s, usually 3)', intOption(1, 256))
+    .option('--n <n>', 'shares in total (default: the helper\'s, usually 10)', intOption(1, 256))
+    .option('--happy <h>', 'servers that must hold shares for success (default: the helper\'s, usually 7)', intOption(1, 256))
+    .option('--random-key', 'encrypt with a random key instead of the convergent one (no deduplication)')
+    .option('--json', 'print the result as JSON (cap, verifyCap, storageIndex, outcome, hashed, sentBytes, ...)')
+    .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
+    .option('--stall-timeout <duration>', 'cut and retry a transfer idle this long (default 30s)', durationOption)
+    .addOption(new Option('--segment-size <size>', 'maximum segment size (enters the key: changes the cap)').argParser(sizeOption).hideHelp())
+    .addOption(new Option('--chunk-size <size>', 'bytes per tus PATCH').argParser(sizeOption).hideHelp())
+    .action(async (file: string, flags: PutFlags, cmd: Command) => {
+      const s = await clientSettings(cmd);
+      const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
+      let result: UploadResult;
+      try {
+        result = await withInterrupt((signal) =>
+          upload(file, {
+            helperUrl: s.helperUrl,
+            token: s.token,
+            stateDir: s.stateDir,
+            k: flags.k,
+            n: flags.n,
+            happy: flags.happy,
+            maxSegmentSize: flags.segmentSize,
+            chunkSize: flags.chunkSize,
+            stallTimeoutMs: flags.stallTimeout,
+            randomKey: flags.randomKey,
+            signal,
+            onProgress: (p) => bar.update(p),
+            onRetry: (err, n) => {
+              if (s.debug) process.stderr.write(`ferry: retry ${n}: ${err.message}\n`);
+            },
+          }),
+        );
+      } catch (err) {
+        if (err instanceof FerryError && err.code === 'ABORTED') throw new FerryError('ABORTED', `interrupted; run the same command again to resume (${file})`);
+        throw err;
+      } finally {
+        bar.finish();
+      }
+      process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.cap}\n`);
+    });
+}
