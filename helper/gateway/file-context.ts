@@ -11,7 +11,7 @@ import { FerryError, FormatError, IntegrityError } from '../../core/errors.js';
 import { decodeShareHeader, layoutFor, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
 import { verifyUeb } from '../../core/share-verify.js';
 import { formatStorageIndex } from '../../core/storage-index.js';
-import { uebHash, type Ueb } from '../../core/ueb.js';
+import { UEB_BYTES, uebHash, type Ueb } from '../../core/ueb.js';
 import { CrypttextProofs } from './crypttext-proofs.js';
 import type { ShareLocation, ShareLocator } from './share-locator.js';
 import { classifyFailure, notEnoughShares, ShareReader, type FailureKind, type FileShape } from './share-reader.js';
@@ -61,11 +61,12 @@ export class FileContext implements FileShape {
       throw new FerryError('NOT_FOUND', `no shares of this file on the ${located.asked - located.failed.length} storage servers that answered${silent}`);
     }
     const where = `${located.shares.length} share${located.shares.length === 1 ? '' : 's'} on ${located.asked - located.failed.length} of ${located.asked} servers`;
-    if (located.distinct < cap.k) {
-      deps.locator.invalidate(si);
-      throw notEnoughShares(located.distinct, cap.k, where);
-    }
+    // The UEB first: a cap whose k disagrees with it is INVALID_CAPABILITY, whatever the share count.
     const { ueb, layout } = await readUeb(cap, si, located.shares, deps, where);
+    if (located.distinct < ueb.k) {
+      deps.locator.invalidate(si);
+      throw notEnoughShares(located.distinct, ueb.k, where);
+    }
     // A share whose UEB copy or header is damaged may still have good blocks: every block is checked anyway.
     const readers = located.shares.map((s) => new ShareReader({ si, ueb, layout }, s.shnum, s.server, deps.io));
     return new FileContext(cap, si, ueb, layout, readers, deps);
@@ -153,14 +154,11 @@ async function readUeb(cap: VerifyCap, si: string, shares: ShareLocation[], deps
     );
     const hit = guessed.find((g) => g !== undefined);
     if (hit) return hit;
-    const h = decodeShareHeader(await header);
-    let layout: ShareLayout;
-    try {
-      layout = layoutFor(cap.size, cap.k, cap.n, h.blockSize * cap.k);
-    } catch {
-      throw new FormatError('CORRUPT_SHARE', `share ${loc.shnum}: header block size ${h.blockSize} impossible for this file`);
-    }
-    const bytes = await read(layout.uebOffset, layout.end);
+    // Where the header puts the UEB, not where the cap's k, n and size would: a cap that
+    // disagrees with its file must still find the UEB, to be told INVALID_CAPABILITY.
+    const [, , , , uebOffset, end] = decodeShareHeader(await header).offsets;
+    if (end - uebOffset !== UEB_BYTES) throw new FormatError('CORRUPT_SHARE', `share ${loc.shnum}: header places a UEB of ${end - uebOffset} bytes`);
+    const bytes = await read(uebOffset, end);
     if (!uebHash(bytes).equals(cap.uebHash)) throw new UebMismatch(loc.shnum);
     return verifyUeb(bytes, cap.uebHash);
   };
