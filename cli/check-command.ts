@@ -4,7 +4,7 @@ import { FerryError } from '../core/errors.js';
 import { formatSize } from '../runtime/size.js';
 import { checkFile, type CheckReport } from '../client/check.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
+import { withInterrupt } from '../runtime/signals.js';
 import { intOption, UsageError } from './usage.js';
 
 const short = (id: string) => (id.length > 12 ? id.slice(0, 12) : id);

@@ -4,7 +4,7 @@ import { parseReadCap } from '../core/capability.js';
 import { download } from '../client/download.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
+import { withInterrupt } from '../runtime/signals.js';
 import { UsageError } from './usage.js';
 
 /** `ferry get CAP [-o FILE|-]`: download through the helper's gateway (stdout by default). */

@@ -3,7 +3,7 @@ import { FerryError } from '../core/errors.js';
 import { upload, type UploadResult } from '../client/upload.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
+import { withInterrupt } from '../runtime/signals.js';
 import { durationOption, intOption, sizeOption } from './usage.js';
 
 interface PutFlags {

@@ -4,7 +4,7 @@ import { repairFile, type RepairOutcome, type RepairStarted } from '../client/ch
 import { capArgument, reasonText } from './check-command.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
+import { withInterrupt } from '../runtime/signals.js';
 import { intOption } from './usage.js';
 
 interface RepairFlags {
