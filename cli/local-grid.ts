@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { base32Encode } from '../core/base32.js';
 import { readFileIfExists, unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
+import { ensurePrivateDir, readOrCreateSecretFile } from '../runtime/fs/secret-file.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { parseHelperConfig, type HelperConfig, type HelperConfigInput } from '../helper/config.js';
 import { startHelper, type RunningHelper } from '../helper/start.js';
 import { startStorageServer, type RunningStorageServer, type StorageServerOptions } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { CLIENT_FILE, readClientFile } from '../client/config.js';
-import { ensurePrivateDir } from '../client/state-dir.js';
 
 /**
  * `ferry grid`: a helper and N storage servers in one process, on loopback,
@@ -69,16 +68,6 @@ export interface GridFile {
 
 function newToken(): string {
   return base32Encode(randomBytes(32));
-}
-
-/** Reads DIR/<name>, or creates it (0600) with a new token. */
-async function loadOrCreateToken(file: string): Promise<string> {
-  const existing = await readFileIfExists(file);
-  if (existing) return existing.toString('utf8').trim();
-  const token = newToken();
-  await writeFileDurable(file, `${token}\n`, { mode: 0o600 });
-  await fs.chmod(file, 0o600);
-  return token;
 }
 
 export async function readGridFile(home: string): Promise<GridFile | undefined> {
@@ -175,7 +164,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
   const log = o.log ?? silentLogger();
   const grid = await loadOrCreateGridToken(home);
   const adminTokenFile = path.join(home, ADMIN_TOKEN_FILE);
-  const adminToken = await loadOrCreateToken(adminTokenFile);
+  const adminToken = (await readOrCreateSecretFile(adminTokenFile, newToken)).text;
   const clientToken = (await readClientFile(home).catch(() => undefined))?.token ?? newToken();
 
   const storage = await startStorageServers({ dir: home, count, token: grid.token, host, log });
