@@ -166,11 +166,11 @@ describe('/metrics', () => {
     expect(one(m, 'ferry_helper_throughput_bytes_per_second', { flow: 'received' })).toBeGreaterThan(0);
     expect(one(m, 'ferry_helper_info')).toBe(1);
 
-    grid.helper.helper.intakePaused = true;
+    grid.helper.helper.actions.pauseIntake();
     try {
       expect(one((await scrape()).families, 'ferry_helper_intake_paused')).toBe(1);
     } finally {
-      grid.helper.helper.intakePaused = false;
+      grid.helper.helper.actions.resumeIntake();
     }
   });
 
