@@ -47,11 +47,11 @@ export class Helper {
   readonly jobs: JobStore;
   readonly files: SpoolFiles;
   readonly grid: GridDirectory;
-  readonly intake = new IntakeSwitch();
+  private readonly intake = new IntakeSwitch();
   readonly queue: JobQueue;
-  readonly uploads: UploadRunner;
-  readonly checks: CheckService;
-  readonly datastore: SpoolDataStore;
+  private readonly uploads: UploadRunner;
+  private readonly checks: CheckService;
+  private readonly datastore: SpoolDataStore;
   readonly sweeper: SpoolSweeper;
   readonly actions: OperatorActions;
   /** Check and repair (helper/repair/): repair jobs run in the same queue. */

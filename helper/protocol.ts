@@ -29,7 +29,7 @@ export const jobPath = (si: string): string => `${HELPER_PATHS.jobs}/${si}`;
 const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/);
 /** shnum -> ids of the servers holding it. */
-export const ShareMap = z.record(z.string(), z.array(z.string()));
+const ShareMap = z.record(z.string(), z.array(z.string()));
 
 // ---- jobs ----
 
@@ -38,8 +38,7 @@ export const JOB_STATES = ['receiving', 'queued', 'encoding', 'done', 'failed', 
 export const JobState = z.enum(JOB_STATES);
 export type JobState = z.infer<typeof JobState>;
 
-export const JOB_KINDS = ['upload', 'repair'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
+const JOB_KINDS = ['upload', 'repair'] as const;
 
 export const JobParams = z.object({
   size: z.number().int(),
@@ -111,9 +110,9 @@ export const CheckRequest = z.strictObject({
 export type CheckRequest = z.infer<typeof CheckRequest>;
 
 /** The grid already holds the file: the client verifies the UEB against its own hashes before trusting it. */
-export const HaveItAnswer = z.object({ status: z.literal('have-it'), storageIndex: z.string(), ueb: Base64, uebHash: Hex32, shareMap: ShareMap, happiness: z.number() });
+const HaveItAnswer = z.object({ status: z.literal('have-it'), storageIndex: z.string(), ueb: Base64, uebHash: Hex32, shareMap: ShareMap, happiness: z.number() });
 /** Send the ciphertext over tus, from `offset` (bytes already received and verified). */
-export const SendAnswer = z.object({
+const SendAnswer = z.object({
   status: z.literal('send'),
   storageIndex: z.string(),
   /** tus upload URL, relative to the helper's base URL. */
@@ -124,7 +123,7 @@ export const SendAnswer = z.object({
   segmentSize: z.number().int().min(1),
 });
 /** Every byte is here: follow the job at `statusPath`. */
-export const InProgressAnswer = z.object({ status: z.literal('in-progress'), storageIndex: z.string(), state: z.string(), statusPath: z.string(), lastError: z.string().optional() });
+const InProgressAnswer = z.object({ status: z.literal('in-progress'), storageIndex: z.string(), state: z.string(), statusPath: z.string(), lastError: z.string().optional() });
 export const CheckAnswer = z.discriminatedUnion('status', [HaveItAnswer, SendAnswer, InProgressAnswer]);
 export type CheckAnswer = z.infer<typeof CheckAnswer>;
 

@@ -72,5 +72,3 @@ export class ServerProber {
     });
   }
 }
-
-export type ServerView = ReturnType<ServerProber['servers']>[number];

@@ -15,7 +15,7 @@ export interface SweepReport {
  * spool file no live job owns (a crash between recording a result and
  * deleting the file) is removed.
  */
-export async function sweepHoldingDirs(o: {
+async function sweepHoldingDirs(o: {
   jobs: JobStore;
   files: SpoolFiles;
   idleMs: number;
