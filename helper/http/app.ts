@@ -11,7 +11,7 @@ import type { CheckService } from '../intake/check-service.js';
 import type { IntakeSwitch } from '../intake/intake-switch.js';
 import type { SpoolDataStore } from '../intake/tus-store.js';
 import type { JobStore } from '../jobs/job-store.js';
-import { HELPER_PATHS, HELPER_PROTOCOL_VERSION, TUS_VERSION, type HelperInfo } from '../protocol.js';
+import { HELPER_PATHS, HELPER_PROTOCOL_VERSION, TUS_VERSION, type ErrorBody, type HelperInfo } from '../protocol.js';
 import { repairRoutes } from '../repair/routes.js';
 import type { RepairService } from '../repair/service.js';
 import { anyBearer } from './client-auth.js';
@@ -69,7 +69,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     getFileIdFromRequest: (_req, lastPath) => (lastPath && isStorageIndex(lastPath) ? lastPath : undefined),
     namingFunction: (_req, metadata) => {
       const si = metadata?.storageIndex;
-      if (!si || !isStorageIndex(si)) throw { status_code: 400, body: JSON.stringify({ error: 'INVALID_STORAGE_INDEX', message: 'Upload-Metadata must carry storageIndex' }) };
+      if (!si || !isStorageIndex(si)) throw { status_code: 400, body: JSON.stringify({ error: 'INVALID_STORAGE_INDEX', message: 'Upload-Metadata must carry storageIndex' } satisfies ErrorBody) };
       return si;
     },
   });
