@@ -93,8 +93,7 @@ export class Helper {
     const running = (si: string) => queue.isRunning(si);
     this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, running, now, log });
     this.actions = new OperatorActions({ jobs, queue, files, intake: this.intake, log, now });
-    const stats = new RepairDoneReporter(this.source);
-    this.repairs = new RepairService({ jobs, grid, queue, config, log, stats, now, pool: this.pool }, o.repair);
+    this.repairs = new RepairService({ jobs, grid, queue, config, log, stats: new RepairDoneReporter(this.source), now, pool: this.pool }, o.repair);
   }
 
   static async open(o: HelperOptions): Promise<Helper> {
@@ -115,13 +114,13 @@ export class Helper {
   }
 
   /** What the client API (helper/http/app.ts) needs. */
-  get httpDeps(): HelperAppDeps {
+  httpDeps(): HelperAppDeps {
     const { config, log, jobs, checks, datastore, intake, repairs, grid } = this;
     return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes(this) };
   }
 
   /** What the admin side (helper/admin/) needs. */
-  get adminDeps(): AdminDeps {
+  adminDeps(): AdminDeps {
     const { config, log, jobs, grid, queue, files, actions, sweeper, repairs, startedAt, source } = this;
     return { config, log, jobs, grid, queue, files, actions, sweeper, repairKnown: (si) => repairs.repairKnown(si), startedAt, source, eventSources: this.eventSources };
   }

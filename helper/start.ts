@@ -31,12 +31,12 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     encode: o.encode,
     clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
   });
-  const app = createHelperApp(helper.httpDeps);
+  const app = createHelperApp(helper.httpDeps());
   const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
   // The admin API, page and metrics have a listener of their own (loopback by default).
   let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
   if (config.adminToken) {
-    const a = await Admin.open(helper.adminDeps);
+    const a = await Admin.open(helper.adminDeps());
     try {
       const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
       admin = { admin: a, url: al.url, close: () => al.close() };

@@ -103,7 +103,7 @@ export async function download(helperUrl: string, cap: string): Promise<Buffer> 
 /** A helper on the grid's config and data dir, with repair options (hooks) that startGrid cannot pass. */
 export async function startRepairHelper(grid: TestGrid, repair: RepairOptions): Promise<RunningHelper> {
   const helper = await Helper.open({ config: grid.config, clientFactory: storageClientFactory(grid.config.limits.connectionsPerServer), repair });
-  const l = await listen(createHelperApp(helper.httpDeps), { host: '127.0.0.1', port: 0 });
+  const l = await listen(createHelperApp(helper.httpDeps()), { host: '127.0.0.1', port: 0 });
   const running: RunningHelper = {
     helper,
     url: l.url,
