@@ -3,18 +3,22 @@ import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_MAX_SEGMENT_SIZE, DEFAULT_N, MAX_SEGM
 import { parseDuration } from '../runtime/duration.js';
 import { parseSize } from '../runtime/size.js';
 
-/** A whole number, or a string `parse` reads ("16MiB", "30s"); its error message becomes the issue. */
-const readWith = (parse: (input: string | number) => number) =>
-  z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
-    try {
-      return parse(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-const size = readWith(parseSize);
-const duration = readWith(parseDuration);
+const size = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const duration = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** The helper's configuration file (JSON); flags override single keys. Documented in docs/operations.md. */
 export const HelperConfigSchema = z.strictObject({
