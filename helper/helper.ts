@@ -7,8 +7,6 @@ import type { AdminDeps } from './admin/admin.js';
 import type { HelperConfig } from './config.js';
 import type { EventSource } from './diagnostics.js';
 import type { EncodeFn } from './encode/encode-push.js';
-import { gatewayOf } from './gateway/gateway.js';
-import { gatewayRoutes } from './gateway/router.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { HelperAppDeps } from './http/app.js';
 import { CheckService } from './intake/check-service.js';
@@ -108,21 +106,16 @@ export class Helper {
     return helper;
   }
 
-  /** Sources of the events this helper's metrics count: its own and its gateway's. */
-  get eventSources(): EventSource[] {
-    return [this.source, gatewayOf(this)];
-  }
-
-  /** What the client API (helper/http/app.ts) needs. */
-  httpDeps(): HelperAppDeps {
+  /** What the client API (helper/http/app.ts) needs; the gateway's routes are added by start.ts. */
+  httpDeps(): Omit<HelperAppDeps, 'gatewayRoutes'> {
     const { config, log, jobs, checks, datastore, intake, repairs, grid } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes(this) };
+    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size };
   }
 
-  /** What the admin side (helper/admin/) needs. */
+  /** What the admin side (helper/admin/) needs; its gateway's event source is added by start.ts. */
   adminDeps(): AdminDeps {
     const { config, log, jobs, grid, queue, files, actions, sweeper, repairs, startedAt, source } = this;
-    return { config, log, jobs, grid, queue, files, actions, sweeper, repairKnown: (si) => repairs.repairKnown(si), startedAt, source, eventSources: this.eventSources };
+    return { config, log, jobs, grid, queue, files, actions, sweeper, repairKnown: (si) => repairs.repairKnown(si), startedAt, source, eventSources: [source] };
   }
 
   async close(): Promise<void> {
