@@ -8,78 +8,16 @@
  *   repairFile: POST /helper/v1/repair, then GET /helper/v1/jobs/<si> until
  *               the repair job is done (or failed).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { formatVerifyCap, toVerifyCap } from '../core/capability.js';
 import { FerryError, type ErrorCode } from '../core/errors.js';
 import { fileGeometry, MAX_SEGMENT_SIZE_LIMIT } from '../core/params.js';
+import { CheckReport, HELPER_PATHS, RepairJobView, RepairResult, RepairStarted } from '../helper/protocol.js';
 import { callJson, createAgent, type CallContext } from './http.js';
 import { parseHelperAnswer } from './helper-api.js';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from './retry.js';
 
-const ShareMap = z.record(z.string(), z.array(z.string()));
-const Corrupt = z.object({ shnum: z.number().int(), server: z.string(), reason: z.string() });
-
-export const CheckReport = z.object({
-  storageIndex: z.string(),
-  verifyCap: z.string(),
-  k: z.number().int(),
-  n: z.number().int(),
-  size: z.number().int(),
-  happy: z.number().int(),
-  verified: z.enum(['cheap', 'full']),
-  shares: ShareMap,
-  goodShares: z.number().int(),
-  happiness: z.number().int(),
-  healthy: z.boolean(),
-  recoverable: z.boolean(),
-  missing: z.array(z.number().int()),
-  corrupt: z.array(Corrupt.extend({ reported: z.boolean() })),
-  servers: z.record(
-    z.string(),
-    z.object({
-      url: z.string(),
-      reachable: z.boolean(),
-      shares: z.array(z.number().int()),
-      corrupt: z.array(z.number().int()),
-      unreadable: z.array(z.number().int()),
-      error: z.string().optional(),
-    }),
-  ),
-  warning: z.string().optional(),
-});
-export type CheckReport = z.infer<typeof CheckReport>;
-
-export const RepairStarted = z.object({
-  storageIndex: z.string(),
-  verifyCap: z.string(),
-  state: z.string(),
-  statusPath: z.string().startsWith('/'),
-  created: z.boolean(),
-});
-export type RepairStarted = z.infer<typeof RepairStarted>;
-
-export const RepairResult = z.object({
-  uebHash: z.string(),
-  shareMap: ShareMap,
-  happiness: z.number().int(),
-  repaired: z.array(z.number().int()),
-  preexisting: z.array(z.number().int()).default([]),
-  corrupt: z.array(Corrupt).default([]),
-  leases: z.object({ renewed: z.array(z.string()), failed: z.array(z.object({ server: z.string(), error: z.string() })) }).default({ renewed: [], failed: [] }),
-  healthy: z.boolean().default(true),
-});
-export type RepairResult = z.infer<typeof RepairResult>;
-
-const RepairJob = z.object({
-  storageIndex: z.string(),
-  state: z.enum(['receiving', 'queued', 'encoding', 'pushing', 'done', 'failed', 'cancelled']),
-  params: z.object({ size: z.number().int(), k: z.number().int(), n: z.number().int(), happy: z.number().int(), maxSegmentSize: z.number().int() }),
-  segmentsEncoded: z.number().int().default(0),
-  pushedBytes: z.record(z.string(), z.number()).default({}),
-  attempts: z.number().int().default(0),
-  lastError: z.string().optional(),
-  result: z.unknown().optional(),
-});
+export type { CheckReport, RepairResult, RepairStarted } from '../helper/protocol.js';
 
 export interface HelperTarget {
   helperUrl: string;
@@ -143,7 +81,7 @@ export async function checkFile(cap: string, o: CheckOptions): Promise<CheckRepo
   // A full verification reads every share: no per-request deadline (Ctrl-C still stops it).
   return withContext(o, o.verify ? 0 : 120_000, async (ctx, base) => {
     const body = { cap: verifyCap, ...(o.verify ? { verify: true } : {}), ...(o.happy !== undefined ? { happy: o.happy } : {}) };
-    return parseHelperAnswer(CheckReport, await callJson(ctx, 'POST', `${base}/helper/v1/check-file`, 'check', body), 'check');
+    return parseHelperAnswer(CheckReport, await callJson(ctx, 'POST', `${base}${HELPER_PATHS.checkFile}`, 'check', body), 'check');
   });
 }
 
@@ -165,7 +103,7 @@ export async function repairFile(cap: string, o: RepairOptions): Promise<RepairO
   const verifyCap = verifyCapFor(cap);
   return withContext(o, 120_000, async (ctx, base) => {
     const body = { cap: verifyCap, ...(o.verify ? { verify: true } : {}), ...(o.happy !== undefined ? { happy: o.happy } : {}) };
-    const started = parseHelperAnswer(RepairStarted, await callJson(ctx, 'POST', `${base}/helper/v1/repair`, 'repair', body), 'repair');
+    const started = parseHelperAnswer(RepairStarted, await callJson(ctx, 'POST', `${base}${HELPER_PATHS.repair}`, 'repair', body), 'repair');
     if (o.wait === false) return started;
     const si = started.storageIndex;
     const url = new URL(started.statusPath, `${base}/`).toString();
@@ -174,9 +112,9 @@ export async function repairFile(cap: string, o: RepairOptions): Promise<RepairO
     let fingerprint = '';
     let lastChange = Date.now();
     for (;;) {
-      let job: z.infer<typeof RepairJob>;
+      let job: z.infer<typeof RepairJobView>;
       try {
-        job = parseHelperAnswer(RepairJob, await callJson(ctx, 'GET', url, 'repair status'), 'repair status');
+        job = parseHelperAnswer(RepairJobView, await callJson(ctx, 'GET', url, 'repair status'), 'repair status');
       } catch (err) {
         if (err instanceof FerryError && err.code === 'NOT_FOUND') throw new FerryError('CONFLICT', `the repair of ${si} gave way to an upload of the same file; check the file again when it is done`);
         throw err;

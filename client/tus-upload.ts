@@ -4,13 +4,14 @@ import { request, type Dispatcher } from 'undici';
 import { SeekableCipher } from '../core/crypto/cipher.js';
 import { FerryError, IntegrityError } from '../core/errors.js';
 import { segmentRange, type FileGeometry } from '../core/params.js';
+import { TUS_VERSION } from '../helper/protocol.js';
 import { ciphertextChunks } from './file-source.js';
 import { hashSegmentAt } from './hash-file.js';
 import { errorFromResponse, HelperError, networkError } from './http.js';
 import { abortedError, backoffDelay, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
 
 const READ_CHUNK = 1024 * 1024;
-const TUS = { 'tus-resumable': '1.0.0' };
+const TUS = { 'tus-resumable': TUS_VERSION };
 /** A segment refused this many times although the file still matches: the link corrupts data. */
 const MAX_MISMATCHES = 3;
 

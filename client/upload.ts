@@ -7,8 +7,9 @@ import { FerryError } from '../core/errors.js';
 import { MerkleTree, splitHashes } from '../core/merkle.js';
 import { fileGeometry, type FileGeometry } from '../core/params.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
+import type { CheckRequest, JobResultView } from '../helper/protocol.js';
 import { hashFile } from './hash-file.js';
-import { HelperApi, type CheckRequest, type JobResult } from './helper-api.js';
+import { HelperApi } from './helper-api.js';
 import { createAgent, type HelperError } from './http.js';
 import { Journal, sameIdentity, transferId, type FileIdentity, type KeyMode, type TransferRecord } from './journal.js';
 import { resolveParams, type ParamChoice, type ResolvedParams } from './params.js';
@@ -114,7 +115,7 @@ export async function upload(filePath: string, o: UploadOptions): Promise<Upload
     // 3. Check, send what is missing, wait for the helper's encode and push.
     let resumedFrom: number | undefined;
     let sentBytes = 0;
-    let result: JobResult | undefined;
+    let result: JobResultView | undefined;
     let outcome: UploadResult['outcome'] = 'already-present';
     for (let round = 0; !result; round++) {
       if (round >= MAX_ROUNDS) throw new FerryError('UPSTREAM_ERROR', `the helper keeps losing the upload of ${si}; gave up after ${MAX_ROUNDS} rounds`);

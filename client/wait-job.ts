@@ -1,6 +1,7 @@
 import { FerryError } from '../core/errors.js';
 import type { FileGeometry } from '../core/params.js';
-import type { HelperApi, JobView } from './helper-api.js';
+import type { UploadJobView } from '../helper/protocol.js';
+import type { HelperApi } from './helper-api.js';
 import { sleep } from './retry.js';
 
 /**
@@ -15,12 +16,12 @@ export async function waitForJob(
   si: string,
   g: FileGeometry,
   o: { signal?: AbortSignal; idleTimeoutMs: number; maxIntervalMs: number; what: string; onProgress?: (bytes: number, state: string) => void },
-): Promise<JobView | undefined> {
+): Promise<UploadJobView | undefined> {
   let interval = Math.min(50, o.maxIntervalMs);
   let fingerprint = '';
   let lastChange = Date.now();
   for (;;) {
-    let job: JobView;
+    let job: UploadJobView;
     try {
       job = await api.job(si);
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { Express } from 'express';
 import { StorageClient } from '../storage/client.js';
 import { listen } from '../runtime/http/listen.js';
 import type { Logger } from '../runtime/log.js';
@@ -5,6 +6,8 @@ import { Admin } from './admin/admin.js';
 import { createAdminApp } from './admin/app.js';
 import type { HelperConfig } from './config.js';
 import type { EncodeFn } from './encode/encode-push.js';
+import { gatewayOf } from './gateway/gateway.js';
+import { gatewayRoutes } from './gateway/router.js';
 import type { ClientFactory } from './grid/directory.js';
 import { Helper } from './helper.js';
 import { createHelperApp } from './http/app.js';
@@ -23,6 +26,11 @@ export const storageClientFactory =
   (e) =>
     new StorageClient({ url: e.url, token: e.token, connections });
 
+/** The helper's client API, with its gateway. */
+export function helperApp(helper: Helper): Express {
+  return createHelperApp({ ...helper.httpDeps(), gatewayRoutes: gatewayRoutes(helper) });
+}
+
 /** Opens the helper's state, starts its queue and serves its HTTP API. */
 export async function startHelper(config: HelperConfig, o: { log?: Logger; encode?: EncodeFn; clientFactory?: ClientFactory } = {}): Promise<RunningHelper> {
   const helper = await Helper.open({
@@ -31,12 +39,14 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     encode: o.encode,
     clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
   });
-  const app = createHelperApp(helper);
+  const app = helperApp(helper);
   const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
   // The admin API, page and metrics have a listener of their own (loopback by default).
   let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
   if (config.adminToken) {
-    const a = await Admin.open(helper);
+    const deps = helper.adminDeps();
+    // The metrics also count what the helper's gateway publishes.
+    const a = await Admin.open({ ...deps, eventSources: [...deps.eventSources, gatewayOf(helper)] });
     try {
       const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
       admin = { admin: a, url: al.url, close: () => al.close() };

@@ -1,56 +1,26 @@
-import { EventEmitter } from 'node:events';
+import { publish, type EventSource } from './diagnostics.js';
 
 /**
- * Counters in the spirit of Tahoe's helper stats (upload requests, already
- * present, need upload, resumes, bytes in and out). Plain numbers so the
- * admin API and the Prometheus exporter can both read them.
+ * What repair (helper/repair/service.ts) calls as a repair job finishes: it
+ * reports one finished job in two synchronous calls, jobDone() then
+ * serverPushes(), which this turns into one `ferry:jobs:done` event. It goes
+ * once repair publishes that event itself; nothing else counts here.
  */
-export class HelperStats extends EventEmitter<{ jobDone: [seconds: number] }> {
-  uploadRequests = 0;
-  alreadyPresent = 0;
-  needUpload = 0;
-  inProgress = 0;
-  resumes = 0;
-  bytesReceived = 0;
-  bytesEncoded = 0;
-  bytesPushed = 0;
-  jobsDone = 0;
-  readonly jobDurations: number[] = [];
-  /** Shares and share bytes each storage server (by id) took from finished jobs. */
-  readonly perServer = new Map<string, { shares: number; bytes: number }>();
+export class RepairDoneReporter {
+  private pending: { seconds: number; size: number } | undefined;
 
-  check(status: 'have-it' | 'send' | 'in-progress', resumed: boolean): void {
-    this.uploadRequests++;
-    if (status === 'have-it') this.alreadyPresent++;
-    else if (status === 'send') this.needUpload++;
-    else this.inProgress++;
-    if (resumed) this.resumes++;
+  constructor(private readonly source: EventSource) {}
+
+  jobDone(seconds: number, size: number, _pushedBytes: number): void {
+    this.pending = { seconds, size };
   }
 
-  received(bytes: number): void {
-    this.bytesReceived += bytes;
-  }
-
-  jobDone(seconds: number, size: number, pushedBytes: number): void {
-    this.jobsDone++;
-    this.bytesEncoded += size;
-    this.bytesPushed += pushedBytes;
-    this.jobDurations.push(seconds);
-    if (this.jobDurations.length > 1000) this.jobDurations.shift();
-    this.emit('jobDone', seconds);
-  }
-
-  /** A finished job pushed share `s` to server `placement[s]` for every s in `pushed`; `pushedBytes` is by server id. */
   serverPushes(placement: Record<string, string> | undefined, pushed: readonly number[], pushedBytes: Record<string, number>): void {
-    const at = (id: string) => {
-      let e = this.perServer.get(id);
-      if (!e) this.perServer.set(id, (e = { shares: 0, bytes: 0 }));
-      return e;
-    };
-    for (const s of pushed) {
-      const id = placement?.[String(s)];
-      if (id) at(id).shares++;
-    }
-    for (const [id, bytes] of Object.entries(pushedBytes)) at(id).bytes += bytes;
+    const done = this.pending ?? { seconds: 0, size: 0 };
+    this.pending = undefined;
+    publish('ferry:jobs:done', this.source, () => ({ si: '', kind: 'repair', ...done, pushedBytes, placement, pushed }));
   }
 }
+
+/** The name repair's dependencies use. */
+export type HelperStats = RepairDoneReporter;

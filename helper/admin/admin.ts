@@ -1,6 +1,15 @@
-import type { Helper } from '../helper.js';
+import type { Logger } from '../../runtime/log.js';
+import type { HelperConfig } from '../config.js';
+import type { EventSource } from '../diagnostics.js';
+import type { GridDirectory } from '../grid/directory.js';
+import type { SpoolFiles } from '../intake/spool-files.js';
+import type { SpoolSweeper } from '../intake/sweep.js';
+import type { OperatorActions } from '../jobs/actions.js';
 import type { Job } from '../jobs/job.js';
+import type { JobStore } from '../jobs/job-store.js';
+import type { JobQueue } from '../jobs/queue.js';
 import { HelperMetrics } from '../metrics/registry.js';
+import { HelperCounters } from './counters.js';
 import { LiveFeed } from './events.js';
 import { JobIndex } from './job-index.js';
 import { overview } from './overview.js';
@@ -13,6 +22,25 @@ import { isActive, jobSummary } from './views.js';
 /** How many jobs the live page gets: the active ones (newest first) and the latest finished. */
 const LIVE_ACTIVE = 100;
 const LIVE_RECENT = 10;
+
+/** What the admin side needs of its helper (helper.ts builds it). */
+export interface AdminDeps {
+  config: HelperConfig;
+  log: Logger;
+  jobs: JobStore;
+  grid: GridDirectory;
+  queue: Pick<JobQueue, 'isRunning' | 'depth'>;
+  files: Pick<SpoolFiles, 'usage'>;
+  actions: OperatorActions;
+  sweeper: Pick<SpoolSweeper, 'sweep' | 'last'>;
+  /** Queues a repair of a file this helper knows (helper/repair/). */
+  repairKnown: (si: string) => Promise<Job>;
+  startedAt: number;
+  /** The helper's identity in events: its counters count only its own. */
+  source: EventSource;
+  /** Every source whose events the metrics count (the helper's and its gateway's). */
+  eventSources: EventSource[];
+}
 
 export interface AdminOptions {
   /** Storage server probe interval (0: no periodic probe). Default: config.admin.probeInterval. */
@@ -35,25 +63,31 @@ export class Admin {
   readonly tickets: TicketStore;
   readonly feed: LiveFeed;
   readonly metrics: HelperMetrics;
+  readonly counters: HelperCounters;
   private unsubscribe: (() => void) | undefined;
 
   private constructor(
-    readonly helper: Helper,
+    readonly helper: AdminDeps,
     o: AdminOptions,
   ) {
+    this.counters = new HelperCounters(helper.source);
     this.index = new JobIndex(helper.jobs, this.throughput);
-    this.prober = new ServerProber(helper.grid, helper.stats, o.probeIntervalMs ?? helper.config.admin.probeInterval, helper.log);
+    this.prober = new ServerProber(helper.grid, this.counters, o.probeIntervalMs ?? helper.config.admin.probeInterval, helper.log);
     this.tickets = new TicketStore(o.ticketTtlMs);
     this.feed = new LiveFeed(() => this.liveSnapshot(), helper.log, { intervalMs: o.liveIntervalMs });
-    this.metrics = new HelperMetrics(helper, {
+    this.metrics = new HelperMetrics({
+      sources: helper.eventSources,
       jobCounts: () => this.index.counts(),
+      queueDepth: () => helper.queue.depth,
+      holding: () => helper.files.usage(),
+      intakePaused: () => helper.actions.intakePaused,
       throughput: () => this.throughput.rates(),
       servers: () => this.prober.servers(),
       version: this.version,
     });
   }
 
-  static async open(helper: Helper, o: AdminOptions = {}): Promise<Admin> {
+  static async open(helper: AdminDeps, o: AdminOptions = {}): Promise<Admin> {
     const admin = new Admin(helper, o);
     await admin.index.start();
     admin.unsubscribe = admin.index.subscribe(() => admin.feed.changed());
@@ -97,5 +131,6 @@ export class Admin {
     this.prober.close();
     this.index.close();
     this.metrics.close();
+    this.counters.close();
   }
 }

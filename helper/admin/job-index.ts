@@ -1,6 +1,6 @@
-import type { Job, JobState } from '../jobs/job.js';
-import { JOB_STATES } from '../jobs/job.js';
+import type { Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
+import { JOB_STATES, type JobState } from '../protocol.js';
 import type { ThroughputTracker } from './throughput.js';
 import { progressOf, type JobError } from './views.js';
 

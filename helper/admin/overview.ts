@@ -11,7 +11,7 @@ export async function overview(admin: Admin) {
     now,
     startedAt: h.startedAt,
     uptimeSeconds: Math.floor((now - h.startedAt) / 1000),
-    intakePaused: h.intakePaused,
+    intakePaused: h.actions.intakePaused,
     jobs: admin.index.counts(),
     queue: h.queue.depth,
     holding: {
@@ -24,17 +24,7 @@ export async function overview(admin: Admin) {
     /** Bytes per second over the last minute. */
     throughput: admin.throughput.rates(),
     servers: { configured: servers.length, reachable: servers.filter((s) => s.reachable).length },
-    stats: {
-      uploadRequests: h.stats.uploadRequests,
-      alreadyPresent: h.stats.alreadyPresent,
-      needUpload: h.stats.needUpload,
-      inProgress: h.stats.inProgress,
-      resumes: h.stats.resumes,
-      bytesReceived: h.stats.bytesReceived,
-      bytesEncoded: h.stats.bytesEncoded,
-      bytesPushed: h.stats.bytesPushed,
-      jobsDone: h.stats.jobsDone,
-    },
-    lastSweep: h.lastSweep ?? null,
+    stats: admin.counters.totals(),
+    lastSweep: h.sweeper.last ?? null,
   };
 }

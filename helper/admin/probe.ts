@@ -1,6 +1,6 @@
 import type { Logger } from '../../runtime/log.js';
 import type { GridDirectory } from '../grid/directory.js';
-import type { HelperStats } from '../stats.js';
+import type { HelperCounters } from './counters.js';
 
 /**
  * Probes the storage servers periodically (info: reachable, latency, free
@@ -14,7 +14,7 @@ export class ServerProber {
 
   constructor(
     private readonly grid: GridDirectory,
-    private readonly stats: HelperStats,
+    private readonly counters: Pick<HelperCounters, 'perServer'>,
     private readonly intervalMs: number,
     private readonly log: Logger,
   ) {}
@@ -55,7 +55,7 @@ export class ServerProber {
   servers() {
     this.remember();
     return this.grid.health().map((h) => {
-      const pushed = h.id ? this.stats.perServer.get(h.id) : undefined;
+      const pushed = h.id ? this.counters.perServer.get(h.id) : undefined;
       const last = this.lastErrors.get(h.url);
       return {
         url: h.url,
@@ -72,5 +72,3 @@ export class ServerProber {
     });
   }
 }
-
-export type ServerView = ReturnType<ServerProber['servers']>[number];

@@ -4,7 +4,8 @@ import { FerryError } from '../../core/errors.js';
 import { parseStorageIndex } from '../../core/storage-index.js';
 import { bearerAuth } from '../../runtime/http/auth.js';
 import { sendError } from '../../runtime/http/errors.js';
-import { JOB_STATES, type Job } from '../jobs/job.js';
+import type { Job } from '../jobs/job.js';
+import { JOB_STATES } from '../protocol.js';
 import type { Admin } from './admin.js';
 import { ACTIVE_STATES, jobDetail, jobSummary } from './views.js';
 
@@ -14,7 +15,7 @@ export const ADMIN_REALM = 'ferry-admin';
 const STATE_NAMES: readonly string[] = [...JOB_STATES, 'active'];
 
 const ListQuery = z.strictObject({
-  /** Comma-separated states; `active` = receiving, queued, encoding, pushing, failed. */
+  /** Comma-separated states; `active` = receiving, queued, encoding, failed. */
   state: z
     .string()
     .max(200)
@@ -107,16 +108,16 @@ export function adminApiRouter(admin: Admin): Router {
   });
 
   r.post('/jobs/:si/retry', async (req, res) => {
-    res.json(detail(await h.retryJob(siParam(req.params.si))));
+    res.json(detail(await h.actions.retry(siParam(req.params.si))));
   });
 
   r.post('/jobs/:si/cancel', async (req, res) => {
-    res.json(detail(await h.cancelJob(siParam(req.params.si))));
+    res.json(detail(await h.actions.cancel(siParam(req.params.si))));
   });
 
   /** Queues a repair of a file this helper knows (a finished upload or repair); helper/repair/. */
   r.post('/jobs/:si/repair', async (req, res) => {
-    res.json(detail(await h.repairs.repairKnown(siParam(req.params.si))));
+    res.json(detail(await h.repairKnown(siParam(req.params.si))));
   });
 
   r.get('/servers', (_req, res) => {
@@ -157,26 +158,24 @@ export function adminApiRouter(admin: Admin): Router {
   });
 
   r.post('/sweep', async (_req, res) => {
-    const report = await h.sweep();
+    const report = await h.sweeper.sweep();
     h.log.info({ ...report }, 'sweep run by an operator');
     admin.feed.changed();
     res.json(report);
   });
 
   r.get('/intake', (_req, res) => {
-    res.json({ intakePaused: h.intakePaused });
+    res.json({ intakePaused: h.actions.intakePaused });
   });
 
   r.post('/intake/pause', (_req, res) => {
-    if (!h.intakePaused) h.log.warn('intake paused by an operator');
-    h.intakePaused = true;
+    h.actions.pauseIntake();
     admin.feed.changed();
     res.json({ intakePaused: true });
   });
 
   r.post('/intake/resume', (_req, res) => {
-    if (h.intakePaused) h.log.warn('intake resumed by an operator');
-    h.intakePaused = false;
+    h.actions.resumeIntake();
     admin.feed.changed();
     res.json({ intakePaused: false });
   });

@@ -1,5 +1,5 @@
 /** The three byte flows of the helper whose rates the admin overview shows. */
-export const FLOWS = ['received', 'encoded', 'pushed'] as const;
+const FLOWS = ['received', 'encoded', 'pushed'] as const;
 export type Flow = (typeof FLOWS)[number];
 
 /**

@@ -4,7 +4,7 @@ import { jobGeometry } from '../jobs/geometry.js';
 import type { Job } from '../jobs/job.js';
 
 /** Jobs the operator is still waiting on (the live page lists them). */
-export const ACTIVE_STATES = ['receiving', 'queued', 'encoding', 'pushing', 'failed'] as const;
+export const ACTIVE_STATES = ['receiving', 'queued', 'encoding', 'failed'] as const;
 
 export function isActive(job: Pick<Job, 'state'>): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(job.state);
@@ -36,7 +36,7 @@ export function progressOf(job: Job) {
 export function jobSummary(job: Job, running: boolean) {
   return {
     storageIndex: job.si,
-    kind: job.kind ?? 'upload',
+    kind: job.kind,
     state: job.state,
     running,
     params: job.params,

@@ -1,55 +1,75 @@
 import { MemoryLocker, Server as TusServer } from '@tus/server';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { FerryError } from '../../core/errors.js';
 import { isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { jsonBody } from '../../runtime/http/body.js';
 import { errorHandler, notFoundHandler, sendError } from '../../runtime/http/errors.js';
 import { requestLog } from '../../runtime/http/request-log.js';
-import { JOBS_PATH, UPLOADS_PATH } from '../check/check-answer.js';
-import { gatewayRoutes } from '../gateway/router.js';
-import type { Helper } from '../helper.js';
+import type { Logger } from '../../runtime/log.js';
+import type { HelperConfig } from '../config.js';
+import type { CheckService } from '../intake/check-service.js';
+import type { IntakeSwitch } from '../intake/intake-switch.js';
+import type { SpoolDataStore } from '../intake/tus-store.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { HELPER_PATHS, HELPER_PROTOCOL_VERSION, TUS_VERSION, type ErrorBody, type HelperInfo } from '../protocol.js';
 import { repairRoutes } from '../repair/routes.js';
-import { jobView } from './job-view.js';
+import type { RepairService } from '../repair/service.js';
 import { anyBearer } from './client-auth.js';
+import { jobView } from './job-view.js';
 
 const CHECK_BODY_LIMIT = 64 * 1024 * 1024; // room for the hashes of a 2 TiB file at 1 MiB segments
 
+export interface HelperAppDeps {
+  config: HelperConfig;
+  log: Logger;
+  jobs: Pick<JobStore, 'require'>;
+  checks: Pick<CheckService, 'check'>;
+  datastore: SpoolDataStore;
+  intake: Pick<IntakeSwitch, 'paused'>;
+  repairs: RepairService;
+  /** Storage servers configured (for /info). */
+  serverCount: () => number;
+  /** GET /uri/<read-cap> (helper/gateway/). */
+  gatewayRoutes: Router;
+}
+
 /** The helper's client-facing HTTP API (docs/protocol.md, "Helper API"). */
-export function createHelperApp(helper: Helper): Express {
+export function createHelperApp(d: HelperAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestLog(helper.log));
-  const auth = anyBearer(helper.config.clientTokens);
+  app.use(requestLog(d.log));
+  const auth = anyBearer(d.config.clientTokens);
 
-  app.get('/helper/v1/info', auth, (_req, res) => {
-    res.json({ protocolVersion: 1, defaults: helper.config.defaults, maxFileSize: helper.config.limits.maxFileSize, servers: helper.grid.size });
+  app.get(HELPER_PATHS.info, auth, (_req, res) => {
+    const info: HelperInfo = { protocolVersion: HELPER_PROTOCOL_VERSION, defaults: d.config.defaults, maxFileSize: d.config.limits.maxFileSize, servers: d.serverCount() };
+    res.json(info);
   });
 
-  app.post('/helper/v1/check', auth, ...jsonBody(CHECK_BODY_LIMIT), async (req, res) => {
-    await helper.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
-    res.json(await helper.checks.check(req.body));
+  app.post(HELPER_PATHS.check, auth, ...jsonBody(CHECK_BODY_LIMIT), async (req, res) => {
+    await d.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
+    res.json(await d.checks.check(req.body));
   });
 
-  app.use(repairRoutes(helper.repairs, auth)); // check-file, repair
+  app.use(repairRoutes(d.repairs, auth)); // check-file, repair
 
-  app.get(`${JOBS_PATH}/:si`, auth, async (req, res) => {
+  app.get(`${HELPER_PATHS.jobs}/:si`, auth, async (req, res) => {
     const si = String(req.params.si);
     parseStorageIndex(si);
-    res.json(jobView(await helper.jobs.require(si)));
+    res.json(jobView(await d.jobs.require(si)));
   });
 
   const tus = new TusServer({
-    path: UPLOADS_PATH,
-    datastore: helper.datastore,
+    path: HELPER_PATHS.uploads,
+    datastore: d.datastore,
     locker: new MemoryLocker(),
     relativeLocation: true,
-    maxSize: helper.config.limits.maxFileSize,
+    maxSize: d.config.limits.maxFileSize,
     // Upload ids are storage indexes; anything else is not an upload of ours.
     getFileIdFromRequest: (_req, lastPath) => (lastPath && isStorageIndex(lastPath) ? lastPath : undefined),
     namingFunction: (_req, metadata) => {
       const si = metadata?.storageIndex;
-      if (!si || !isStorageIndex(si)) throw { status_code: 400, body: JSON.stringify({ error: 'INVALID_STORAGE_INDEX', message: 'Upload-Metadata must carry storageIndex' }) };
+      if (!si || !isStorageIndex(si)) throw { status_code: 400, body: JSON.stringify({ error: 'INVALID_STORAGE_INDEX', message: 'Upload-Metadata must carry storageIndex' } satisfies ErrorBody) };
       return si;
     },
   });
@@ -58,19 +78,19 @@ export function createHelperApp(helper: Helper): Express {
   };
   // Paused intake refuses tus creation here, before tus, so the 503 carries Retry-After.
   const intakeGate: express.RequestHandler = (req, res, next) => {
-    if (req.method !== 'POST' || !helper.intakePaused) {
+    if (req.method !== 'POST' || !d.intake.paused) {
       next();
       return;
     }
-    res.setHeader('Tus-Resumable', '1.0.0');
+    res.setHeader('Tus-Resumable', TUS_VERSION);
     sendError(res, new FerryError('INTAKE_PAUSED', 'intake paused; retry later'));
   };
-  app.all(UPLOADS_PATH, auth, intakeGate, tusHandler);
-  app.all(`${UPLOADS_PATH}/*splat`, auth, tusHandler);
+  app.all(HELPER_PATHS.uploads, auth, intakeGate, tusHandler);
+  app.all(`${HELPER_PATHS.uploads}/*splat`, auth, tusHandler);
 
-  app.use(gatewayRoutes(helper));
+  app.use(d.gatewayRoutes);
   app.use(notFoundHandler);
-  app.use(errorHandler(helper.log));
+  app.use(errorHandler(d.log));
   return app;
 }
 

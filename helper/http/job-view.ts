@@ -1,10 +1,12 @@
+import type { z } from 'zod';
 import type { Job } from '../jobs/job.js';
+import type { JobView } from '../protocol.js';
 
-/** What clients see of a job: progress and result, not internals like placement. */
-export function jobView(job: Job) {
+/** What clients see of a job (protocol.ts JobView): progress and result, not internals like placement. */
+export function jobView(job: Job): z.input<typeof JobView> {
   return {
     storageIndex: job.si,
-    kind: job.kind ?? 'upload',
+    kind: job.kind,
     state: job.state,
     params: job.params,
     crypttextRoot: job.crypttextRoot,

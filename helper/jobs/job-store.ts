@@ -2,7 +2,16 @@ import { EventEmitter } from 'node:events';
 import { Level } from 'level';
 import { FerryError } from '../../core/errors.js';
 import { KeyedMutex } from '../../runtime/lock.js';
-import type { Job, JobState } from './job.js';
+import type { JobState } from '../protocol.js';
+import type { Job } from './job.js';
+
+/** A record as stored: jobs written before repairs existed have no `kind`. */
+type StoredJob = Omit<Job, 'kind'> & { kind?: Job['kind'] };
+
+/** The one place a stored record becomes a Job: a record without `kind` is an upload. */
+function decode(stored: StoredJob): Job {
+  return (stored.kind === undefined ? { ...stored, kind: 'upload' } : stored) as Job;
+}
 
 /**
  * Jobs and their segment-hash lists in LevelDB. Every state change is a
@@ -24,7 +33,7 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
     super();
     this.setMaxListeners(0); // every job waiting on its spool listens for changes
     this.db = new Level<string, string>(dir);
-    this.jobs = this.db.sublevel<string, Job>('jobs', { valueEncoding: 'json' });
+    this.jobs = this.db.sublevel<string, StoredJob>('jobs', { valueEncoding: 'json' });
     this.hashes = this.db.sublevel<string, Uint8Array>('hashes', { valueEncoding: 'view' });
   }
 
@@ -37,7 +46,8 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
   }
 
   async get(si: string): Promise<Job | undefined> {
-    return (await this.jobs.get(si)) ?? undefined;
+    const stored = await this.jobs.get(si);
+    return stored === undefined ? undefined : decode(stored);
   }
 
   async require(si: string): Promise<Job> {
@@ -89,7 +99,10 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
 
   async list(filter?: (j: Job) => boolean): Promise<Job[]> {
     const out: Job[] = [];
-    for await (const job of this.jobs.values()) if (!filter || filter(job)) out.push(job);
+    for await (const stored of this.jobs.values()) {
+      const job = decode(stored);
+      if (!filter || filter(job)) out.push(job);
+    }
     return out;
   }
 }

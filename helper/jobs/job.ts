@@ -1,6 +1,6 @@
 /** A helper job: one storage index from first check to result. Persisted as JSON in LevelDB. */
-export const JOB_STATES = ['receiving', 'queued', 'encoding', 'pushing', 'done', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+import type { z } from 'zod';
+import type { CorruptShare as CorruptShareWire, JobState } from '../protocol.js';
 
 export interface JobParams {
   size: number;
@@ -30,13 +30,8 @@ export interface JobResult {
   healthy?: boolean;
 }
 
-/** A copy of a share that failed verification. */
-export interface CorruptShare {
-  shnum: number;
-  /** Server id. */
-  server: string;
-  reason: string;
-}
+/** A copy of a share that failed verification (`server`: its id). */
+export type CorruptShare = z.infer<typeof CorruptShareWire>;
 
 /** What a repair job works from (never a read key: only the verify-cap). */
 export interface RepairSpec {
@@ -50,10 +45,8 @@ export interface RepairSpec {
   lastErrorCode?: string;
 }
 
-export interface Job {
+interface JobFields {
   si: string;
-  /** What the job does; absent = 'upload' (records written before repairs existed). */
-  kind?: 'upload' | 'repair';
   state: JobState;
   params: JobParams;
   /** hex; root of the client's crypttext segment hashes. */
@@ -74,15 +67,31 @@ export interface Job {
   nextAttemptAt?: number;
   lastError?: string;
   result?: JobResult;
-  /** Repair jobs only. */
-  repair?: RepairSpec;
 }
 
+/** Ciphertext received over tus, then encoded and pushed. */
+export interface UploadJob extends JobFields {
+  kind: 'upload';
+  repair?: undefined;
+}
+
+/** Shares regenerated from the grid (helper/repair/), from a verify-cap. */
+export interface RepairJob extends JobFields {
+  kind: 'repair';
+  repair: RepairSpec;
+}
+
+export type Job = UploadJob | RepairJob;
+
+/** `done` and `cancelled` jobs never run again. */
 export function isTerminal(state: JobState): boolean {
   return state === 'done' || state === 'cancelled';
 }
 
+type NewJobFields = Pick<JobFields, 'si' | 'state' | 'params' | 'crypttextRoot'> & ({ kind?: 'upload' } | { kind: 'repair'; repair: RepairSpec });
+
 /** A job as first stored: nothing received, encoded or pushed yet, no attempt made. */
-export function newJob(fields: Pick<Job, 'si' | 'state' | 'params' | 'crypttextRoot'> & Partial<Pick<Job, 'kind' | 'repair'>>, now: number): Job {
-  return { ...fields, received: 0, segmentsEncoded: 0, pushedBytes: {}, attempts: 0, createdAt: now, updatedAt: now };
+export function newJob(fields: NewJobFields, now: number): Job {
+  const counts = { received: 0, segmentsEncoded: 0, pushedBytes: {}, attempts: 0, createdAt: now, updatedAt: now };
+  return fields.kind === 'repair' ? { ...fields, ...counts } : { ...fields, kind: 'upload', ...counts };
 }

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../runtime/log.js';
-import type { Job } from './job.js';
+import { isTerminal, type Job } from './job.js';
 import type { JobStore } from './job-store.js';
 
 export interface QueueOptions {
@@ -23,7 +23,7 @@ export class EarlyStop extends Error {
 
 /**
  * Runs queued jobs with bounded concurrency. The queue itself is the job
- * store: on start every job that was queued or mid-way (encoding, pushing)
+ * store: on start every job that was queued or mid-way (encoding)
  * when the process died is picked up again; failed jobs come back after
  * their backoff.
  */
@@ -49,7 +49,7 @@ export class JobQueue {
 
   async start(): Promise<void> {
     for (const job of await this.jobs.list()) {
-      if (job.state === 'queued' || job.state === 'encoding' || job.state === 'pushing') this.enqueue(job.si);
+      if (job.state === 'queued' || job.state === 'encoding') this.enqueue(job.si);
       else if (job.state === 'failed') this.scheduleRetry(job);
     }
   }
@@ -136,7 +136,7 @@ export class JobQueue {
 
   private async execute(si: string, controller: AbortController, early: boolean): Promise<void> {
     const job = await this.jobs.get(si);
-    if (!job || job.state === 'done' || job.state === 'cancelled' || (job.state === 'receiving' && !early)) return;
+    if (!job || isTerminal(job.state) || (job.state === 'receiving' && !early)) return;
     if (!early) this.earlyFailures.delete(si);
     try {
       await this.run(job, controller.signal);
@@ -149,7 +149,7 @@ export class JobQueue {
       }
       const message = err instanceof Error ? err.message : String(err);
       const now = await this.jobs.get(si);
-      if (!now || now.state === 'cancelled' || now.state === 'done') return; // cancelled meanwhile: nothing to retry
+      if (!now || isTerminal(now.state)) return; // cancelled meanwhile: nothing to retry
       const failed = await this.jobs.update(si, (j) => {
         j.state = 'failed';
         j.lastError = message;

@@ -1,11 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Helper } from '../helper.js';
-import { JOB_STATES } from '../jobs/job.js';
+import { subscribe, type EventSource, type HelperEvent, type HelperEventName } from '../diagnostics.js';
+import { JOB_STATES } from '../protocol.js';
+import { eventCounters } from './event-counters.js';
 
-/** What the exporter reads at scrape time besides the helper itself. */
-export interface MetricsSources {
+/** What the exporter reads at scrape time, and whose events it counts. */
+export interface MetricsDeps {
+  /** The helper's own source and its gateway's: events from anyone else are not this helper's. */
+  sources: readonly EventSource[];
   /** Jobs per state. */
   jobCounts(): Record<string, number>;
+  queueDepth(): { running: number; waiting: number };
+  /** Bytes on disk in the holding dirs. */
+  holding(): Promise<{ incoming: number; encoding: number }>;
+  intakePaused(): boolean;
   /** Bytes per second over the last minute, by flow (received, encoded, pushed). */
   throughput?(): Record<'received' | 'encoded' | 'pushed', number>;
   /** The storage servers as the admin table shows them. */
@@ -33,56 +40,41 @@ function processMetrics(): Registry {
 /**
  * The helper's Prometheus metrics, in a registry of its own (not prom-client's
  * global one: a process, e.g. a test run, may hold several helpers). Counters
- * and gauges read HelperStats, the queue, the holding dirs and the job counts
- * when scraped; job durations are observed as jobs finish.
+ * follow the helper's events (helper/diagnostics.ts) from its own sources
+ * only; gauges read the queue, the holding dirs and the job counts when
+ * scraped.
  */
 export class HelperMetrics {
   readonly registry = new Registry();
-  private readonly onJobDone = (seconds: number) => this.durations.observe(seconds);
-  private readonly durations: Histogram;
+  private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(
-    private readonly helper: Helper,
-    private readonly sources: MetricsSources,
-  ) {
+  constructor(deps: MetricsDeps) {
     const registers = [this.registry];
-    const stats = helper.stats;
-    const counter = (name: string, help: string, value: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(value());
-        },
-      });
-    counter('ferry_helper_upload_requests_total', 'Checks answered (Tahoe: upload requests).', () => stats.uploadRequests);
-    counter('ferry_helper_already_present_total', 'Checks answered have-it: the grid already held the file.', () => stats.alreadyPresent);
-    counter('ferry_helper_need_upload_total', 'Checks answered send: the client had to upload.', () => stats.needUpload);
-    counter('ferry_helper_in_progress_total', 'Checks answered in-progress: every byte was already here.', () => stats.inProgress);
-    counter('ferry_helper_resumes_total', 'Checks that resumed a partial upload.', () => stats.resumes);
-    counter('ferry_helper_received_bytes_total', 'Ciphertext bytes received, verified and spooled.', () => stats.bytesReceived);
-    counter('ferry_helper_encoded_bytes_total', 'Ciphertext bytes of finished jobs (counted when a job finishes).', () => stats.bytesEncoded);
-    counter('ferry_helper_pushed_bytes_total', 'Share bytes pushed to storage servers by finished jobs.', () => stats.bytesPushed);
-    counter('ferry_helper_jobs_done_total', 'Jobs whose shares were all pushed.', () => stats.jobsDone);
+    const on = <N extends HelperEventName>(name: N, fn: (event: HelperEvent<N>) => void) => {
+      const sources = new Set(deps.sources);
+      this.unsubscribe.push(
+        subscribe(name, undefined, (event) => {
+          if (sources.has(event.source)) fn(event);
+        }),
+      );
+    };
+    eventCounters(registers, on);
 
-    this.durations = new Histogram({
+    const durations = new Histogram({
       name: 'ferry_helper_job_duration_seconds',
       help: 'Time from the start of the successful attempt to its result (encode and push).',
       buckets: JOB_DURATION_BUCKETS,
       registers,
     });
-    for (const s of stats.jobDurations) this.durations.observe(s); // jobs done before the exporter existed
-    stats.on('jobDone', this.onJobDone);
+    on('ferry:jobs:done', ({ seconds }) => durations.observe(seconds));
 
     new Gauge({
       name: 'ferry_helper_jobs',
-      help: 'Jobs by state (receiving, queued, encoding, pushing, failed, done, cancelled).',
+      help: 'Jobs by state (receiving, queued, encoding, failed, done, cancelled).',
       labelNames: ['state'],
       registers,
       collect() {
-        const counts = sources.jobCounts();
+        const counts = deps.jobCounts();
         for (const state of JOB_STATES) this.set({ state }, counts[state] ?? 0);
       },
     });
@@ -92,7 +84,7 @@ export class HelperMetrics {
       labelNames: ['queue'],
       registers,
       collect() {
-        const d = helper.queue.depth;
+        const d = deps.queueDepth();
         this.set({ queue: 'running' }, d.running);
         this.set({ queue: 'waiting' }, d.waiting);
       },
@@ -103,7 +95,7 @@ export class HelperMetrics {
       labelNames: ['dir'],
       registers,
       async collect() {
-        const u = await helper.files.usage();
+        const u = await deps.holding();
         this.set({ dir: 'incoming' }, u.incoming);
         this.set({ dir: 'encoding' }, u.encoding);
       },
@@ -113,12 +105,12 @@ export class HelperMetrics {
       help: '1 while intake is paused (new uploads get 503), else 0.',
       registers,
       collect() {
-        this.set(helper.intakePaused ? 1 : 0);
+        this.set(deps.intakePaused() ? 1 : 0);
       },
     });
-    new Gauge({ name: 'ferry_helper_info', help: 'Always 1; the labels describe the helper.', labelNames: ['version'], registers }).set({ version: sources.version ?? 'unknown' }, 1);
+    new Gauge({ name: 'ferry_helper_info', help: 'Always 1; the labels describe the helper.', labelNames: ['version'], registers }).set({ version: deps.version ?? 'unknown' }, 1);
 
-    const rates = sources.throughput?.bind(sources);
+    const rates = deps.throughput?.bind(deps);
     if (rates) {
       new Gauge({
         name: 'ferry_helper_throughput_bytes_per_second',
@@ -132,7 +124,7 @@ export class HelperMetrics {
       });
     }
 
-    const servers = sources.servers?.bind(sources);
+    const servers = deps.servers?.bind(deps);
     if (servers) {
       const labelNames = ['server_id', 'url'] as const;
       const per: { up?: Gauge; latency?: Gauge; space?: Gauge; shares?: Counter; bytes?: Counter } = {};
@@ -174,7 +166,7 @@ export class HelperMetrics {
   }
 
   close(): void {
-    this.helper.stats.off('jobDone', this.onJobDone);
+    for (const off of this.unsubscribe) off();
     this.registry.clear();
   }
 }

@@ -2,48 +2,9 @@
 import { formatVerifyCap } from '../../core/capability.js';
 import type { ServerHealth } from '../grid/directory.js';
 import { shareMapOf } from '../grid/grid.js';
-import type { CorruptShare } from '../jobs/job.js';
+import type { CheckReport, ServerReport } from '../protocol.js';
 import { happinessOf } from '../push/happiness.js';
 import type { Inspection } from './inspect.js';
-
-export interface ServerReport {
-  url: string;
-  reachable: boolean;
-  /** Good copies it holds. */
-  shares: number[];
-  /** Bad copies it holds. */
-  corrupt: number[];
-  /** Copies it lists that could not be read this time. */
-  unreadable: number[];
-  error?: string;
-}
-
-export interface CheckReport {
-  storageIndex: string;
-  verifyCap: string;
-  k: number;
-  n: number;
-  size: number;
-  happy: number;
-  /** 'full': every byte of every copy was checked; 'cheap': headers, UEBs and hash chains. */
-  verified: 'cheap' | 'full';
-  /** shnum -> servers holding a good copy. */
-  shares: Record<string, string[]>;
-  /** Distinct good share numbers. */
-  goodShares: number;
-  happiness: number;
-  /** happiness >= happy and all n share numbers have a good copy. */
-  healthy: boolean;
-  /** At least k good share numbers: the file can be read and repaired. */
-  recoverable: boolean;
-  /** Share numbers without a good copy. */
-  missing: number[];
-  corrupt: (CorruptShare & { reported: boolean })[];
-  /** By server id (by URL for a server that never answered). */
-  servers: Record<string, ServerReport>;
-  /** Set when no copy has the UEB the capability names although copies exist: probably the wrong capability. */
-  warning?: string;
-}
 
 export function buildCheckReport(insp: Inspection, happy: number, health: ServerHealth[]): CheckReport {
   const { cap } = insp;

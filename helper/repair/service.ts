@@ -8,16 +8,15 @@
  * Capabilities are turned into verify-caps as soon as they arrive: a read
  * key is never stored or logged.
  */
-import { z } from 'zod';
 import { formatVerifyCap, toVerifyCap, type VerifyCap } from '../../core/capability.js';
 import type { CodecPool } from '../../core/erasure/index.js';
 import { FerryError, isFerryError } from '../../core/errors.js';
-import { MAX_SEGMENT_SIZE_LIMIT, MAX_SHARES, fileGeometry } from '../../core/params.js';
+import { MAX_SEGMENT_SIZE_LIMIT, fileGeometry } from '../../core/params.js';
 import { formatStorageIndex, isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { Logger } from '../../runtime/log.js';
-import { validateCheck } from '../check/check-request.js';
-import { JOBS_PATH } from '../check/check-answer.js';
+import { validateCheck } from '../intake/check-request.js';
+import { CheckFileRequest, jobPath, RepairRequest, type CheckReport } from '../protocol.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
 import { newJob, type CorruptShare, type Job, type JobParams } from '../jobs/job.js';
@@ -25,7 +24,7 @@ import { jobGeometry } from '../jobs/geometry.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { HelperStats } from '../stats.js';
-import { buildCheckReport, type CheckReport } from './check-report.js';
+import { buildCheckReport } from './check-report.js';
 import { inThreadCodec, poolCodec, type RepairCodec } from './codec.js';
 import { inspectFile } from './inspect.js';
 import { DEFAULT_REPAIR_SETTINGS, runRepair, type RepairHooks, type RepairSettings } from './repair-job.js';
@@ -46,18 +45,6 @@ export interface RepairDeps {
   /** The helper's codec workers; without them repairs code in this thread. */
   pool?: CodecPool;
 }
-
-const CapText = z.string().min(1).max(256);
-export const CheckFileRequest = z.strictObject({
-  cap: CapText,
-  verify: z.boolean().optional(),
-  happy: z.number().int().min(1).max(MAX_SHARES).optional(),
-});
-export const RepairRequest = z.strictObject({
-  cap: CapText,
-  verify: z.boolean().optional(),
-  happy: z.number().int().min(1).max(MAX_SHARES).optional(),
-});
 
 export interface RepairStarted {
   storageIndex: string;
@@ -152,7 +139,7 @@ export class RepairService {
     const happyAsked = o.happy === undefined ? undefined : this.happyFor(cap, o.happy);
     return this.mutex.run(si, async () => {
       const prev = await this.d.jobs.get(si);
-      const statusPath = `${JOBS_PATH}/${si}`;
+      const statusPath = jobPath(si);
       if (prev) {
         const kind = prev.kind ?? 'upload';
         const finished = prev.state === 'done' || prev.state === 'cancelled';

@@ -109,7 +109,7 @@ describe('helper under faults', () => {
     // a's spool goes idle; the sweep deletes it and frees the quota.
     await h.patch(a.si, 0, a.ciphertext.subarray(0, 3 * a.geometry.segmentSize));
     await new Promise((r) => setTimeout(r, 20));
-    const report = await grid.helper.helper.sweep();
+    const report = await grid.helper.helper.sweeper.sweep();
     expect(report.expiredSpools).toEqual([a.si]);
     expect(existsSync(`${grid.config.dataDir}/incoming/${a.si}.ct`)).toBe(false);
     expect((await h.job(a.si)).json.state).toBe('cancelled');

@@ -2,9 +2,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { parseReadCap, formatVerifyCap, verifyCapOf } from '../../core/capability.js';
 import { listen } from '../../runtime/http/listen.js';
 import { Helper } from '../../helper/helper.js';
-import { createHelperApp } from '../../helper/http/app.js';
 import type { RepairOptions } from '../../helper/repair/service.js';
-import { storageClientFactory, type RunningHelper } from '../../helper/start.js';
+import { helperApp, storageClientFactory, type RunningHelper } from '../../helper/start.js';
 import { StorageClient } from '../../storage/client.js';
 import { shareFiles, type StoredFile } from './gateway-fixture.js';
 import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from './grid.js';
@@ -103,7 +102,7 @@ export async function download(helperUrl: string, cap: string): Promise<Buffer> 
 /** A helper on the grid's config and data dir, with repair options (hooks) that startGrid cannot pass. */
 export async function startRepairHelper(grid: TestGrid, repair: RepairOptions): Promise<RunningHelper> {
   const helper = await Helper.open({ config: grid.config, clientFactory: storageClientFactory(grid.config.limits.connectionsPerServer), repair });
-  const l = await listen(createHelperApp(helper), { host: '127.0.0.1', port: 0 });
+  const l = await listen(helperApp(helper), { host: '127.0.0.1', port: 0 });
   const running: RunningHelper = {
     helper,
     url: l.url,

@@ -182,7 +182,7 @@
     fillDl($('ov-jobs'), [
       ['receiving', j.receiving],
       ['queued', j.queued],
-      ['encoding', j.encoding + j.pushing],
+      ['encoding', j.encoding],
       ['failed', j.failed],
       ['done', j.done],
       ['cancelled', j.cancelled],

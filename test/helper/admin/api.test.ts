@@ -55,7 +55,7 @@ describe('admin API: authentication and the separate listener', () => {
         expect(res.headers['www-authenticate']).toBe('Bearer realm="ferry-admin"');
       }
     }
-    expect(grid.helper.helper.intakePaused).toBe(false); // the refused pause did nothing
+    expect(grid.helper.helper.actions.intakePaused).toBe(false); // the refused pause did nothing
     expect((await api().get('/metrics')).status).toBe(401);
     expect((await api().get('/metrics').set({ authorization: `Bearer ${CLIENT_TOKEN}` })).status).toBe(401);
   });

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publish } from '../../../helper/diagnostics.js';
+import { gatewayOf } from '../../../helper/gateway/gateway.js';
 import { JOB_DURATION_BUCKETS } from '../../../helper/metrics/registry.js';
 import { CLIENT_TOKEN } from '../../support/grid.js';
 import { HelperCalls } from '../../support/helper-client.js';
@@ -166,11 +168,11 @@ describe('/metrics', () => {
     expect(one(m, 'ferry_helper_throughput_bytes_per_second', { flow: 'received' })).toBeGreaterThan(0);
     expect(one(m, 'ferry_helper_info')).toBe(1);
 
-    grid.helper.helper.intakePaused = true;
+    grid.helper.helper.actions.pauseIntake();
     try {
       expect(one((await scrape()).families, 'ferry_helper_intake_paused')).toBe(1);
     } finally {
-      grid.helper.helper.intakePaused = false;
+      grid.helper.helper.actions.resumeIntake();
     }
   });
 
@@ -195,5 +197,31 @@ describe('/metrics', () => {
       await other.close();
     }
     expect(one((await scrape()).families, 'ferry_helper_upload_requests_total')).toBe(3);
+  });
+
+  it("counts its gateway's requests, bytes, share failures and grid reads, not another helper's", async () => {
+    const gateway = gatewayOf(grid.helper.helper);
+    const stranger = {}; // another helper's gateway in the same process
+    publish('ferry:gateway:request', gateway, () => ({ method: 'GET' }));
+    publish('ferry:gateway:request', gateway, () => ({ method: 'HEAD' }));
+    publish('ferry:gateway:request', stranger, () => ({ method: 'GET' }));
+    publish('ferry:gateway:served', gateway, () => ({ bytes: 1000, segments: 2 }));
+    publish('ferry:gateway:served', stranger, () => ({ bytes: 7, segments: 1 }));
+    publish('ferry:gateway:share-failure', gateway, () => ({ server: 'srv-a', shnum: 1, kind: 'corrupt' }));
+    publish('ferry:grid:read', gateway, () => ({ server: 'srv-a', bytes: 500 }));
+    publish('ferry:grid:read', gateway, () => ({ server: 'srv-a', bytes: 20, error: 'timed out' }));
+    publish('ferry:grid:corruption-report', gateway, () => ({ server: 'srv-a', si: f.si, shnum: 1 }));
+    publish('ferry:grid:corruption-report', stranger, () => ({ server: 'srv-a', si: f.si, shnum: 2 }));
+
+    const { families: m } = await scrape();
+    expect(m.get('ferry_gateway_requests_total')?.type).toBe('counter');
+    expect(one(m, 'ferry_gateway_requests_total', { method: 'GET' })).toBe(1);
+    expect(one(m, 'ferry_gateway_requests_total', { method: 'HEAD' })).toBe(1);
+    expect(one(m, 'ferry_gateway_served_bytes_total')).toBe(1000);
+    expect(one(m, 'ferry_gateway_served_segments_total')).toBe(2);
+    expect(one(m, 'ferry_gateway_share_failures_total', { kind: 'corrupt' })).toBe(1);
+    expect(one(m, 'ferry_grid_read_bytes_total', { server: 'srv-a' })).toBe(520);
+    expect(one(m, 'ferry_grid_read_errors_total', { server: 'srv-a' })).toBe(1);
+    expect(one(m, 'ferry_grid_corruption_reports_total', { server: 'srv-a' })).toBe(1);
   });
 });

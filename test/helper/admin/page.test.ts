@@ -169,7 +169,7 @@ describe('admin page in Chromium', () => {
     const next = await prepare(randomBytes(10_000));
     await page.click('#pause-intake');
     await until('intake paused', async () => (await page.textContent('#intake')) === 'intake paused');
-    expect(grid.helper.helper.intakePaused).toBe(true);
+    expect(grid.helper.helper.actions.intakePaused).toBe(true);
     const refused = await fetch(`${grid.helper.url}/helper/v1/check`, {
       method: 'POST',
       headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },

@@ -2,14 +2,15 @@ import type { Readable } from 'node:stream';
 import { DataStore, Upload } from '@tus/utils';
 import { FerryError } from '../../core/errors.js';
 import { toErrorBody } from '../../runtime/http/errors.js';
-import type { JobStore } from '../jobs/job-store.js';
-import type { Job } from '../jobs/job.js';
 import { jobGeometry } from '../jobs/geometry.js';
+import type { Job } from '../jobs/job.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { HELPER_PATHS } from '../protocol.js';
 import type { SpoolFiles } from './spool-files.js';
 import { writeVerified } from './verified-writer.js';
 
 /** tus errors carry `{ status_code, body }`; ours keep the `{ error, message }` body. */
-export class TusHttpError extends Error {
+class TusHttpError extends Error {
   constructor(
     readonly status_code: number,
     readonly body: string,
@@ -19,14 +20,9 @@ export class TusHttpError extends Error {
   }
 }
 
-export function tusError(err: unknown): TusHttpError {
+function tusError(err: unknown): TusHttpError {
   const { status, body } = toErrorBody(err);
   return new TusHttpError(status, JSON.stringify(body));
-}
-
-export interface SpoolStoreEvents {
-  /** Every byte is received and verified; the spool is now in encoding/. */
-  complete(si: string): void;
 }
 
 /**
@@ -49,7 +45,7 @@ export class SpoolDataStore extends DataStore {
 
   private async receivingJob(id: string): Promise<Job> {
     const job = await this.jobs.get(id);
-    if (!job || job.state === 'cancelled') throw tusError(new FerryError('NOT_FOUND', `no upload for ${id}; POST /helper/v1/check first`));
+    if (!job || job.state === 'cancelled') throw tusError(new FerryError('NOT_FOUND', `no upload for ${id}; POST ${HELPER_PATHS.check} first`));
     return job;
   }
 

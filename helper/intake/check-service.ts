@@ -4,12 +4,13 @@ import { decodeUeb, uebHash } from '../../core/ueb.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { GridServer } from '../grid/grid.js';
 import { shareMapOf, surveyShares } from '../grid/grid.js';
-import { newJob, type Job } from '../jobs/job.js';
+import { publish, type EventSource } from '../diagnostics.js';
+import { isTerminal, newJob, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
+import { jobPath, uploadPath, type CheckAnswer } from '../protocol.js';
 import { happinessOf, type ShareGraph } from '../push/happiness.js';
-import type { SpoolFiles } from '../spool/spool-files.js';
-import { JOBS_PATH, UPLOADS_PATH, type CheckAnswer } from './check-answer.js';
 import { commonPrefixSegments, validateCheck } from './check-request.js';
+import type { SpoolFiles } from './spool-files.js';
 
 export interface CheckServiceDeps {
   jobs: JobStore;
@@ -19,11 +20,9 @@ export interface CheckServiceDeps {
   holdingQuota: number;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
-  intakePaused?: () => boolean;
-}
-
-export interface CheckEvents {
-  onCheck?(answer: CheckAnswer['status'], resumed: boolean): void;
+  intakePaused: () => boolean;
+  /** Checks are published as `ferry:intake:check` from this source. */
+  source: EventSource;
 }
 
 /**
@@ -34,17 +33,15 @@ export interface CheckEvents {
 export class CheckService {
   private readonly mutex = new KeyedMutex();
 
-  constructor(
-    private readonly d: CheckServiceDeps,
-    private readonly events: CheckEvents = {},
-  ) {}
+  constructor(private readonly d: CheckServiceDeps) {}
 
   async check(body: unknown): Promise<CheckAnswer> {
     const v = validateCheck(body, this.d.maxFileSize);
-    return this.mutex.run(v.si, async () => {
-      const answer = await this.decide(v);
-      return answer;
-    });
+    return this.mutex.run(v.si, () => this.decide(v));
+  }
+
+  private answered(status: CheckAnswer['status'], resumed = false): void {
+    publish('ferry:intake:check', this.d.source, () => ({ status, resumed }));
   }
 
   private async decide(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer> {
@@ -60,7 +57,7 @@ export class CheckService {
       const survey = await surveyShares(await this.d.servers(), si);
       const happiness = happinessOf(survey.existing);
       if (happiness >= v.params.happy) {
-        this.events.onCheck?.('have-it', false);
+        this.answered('have-it');
         return { status: 'have-it', storageIndex: si, ueb: job.result.ueb, uebHash: job.result.uebHash, shareMap: shareMapOf(survey.existing), happiness };
       }
       // Shares were lost since: upload again (the push reuses what is left).
@@ -71,31 +68,31 @@ export class CheckService {
     if (!job) {
       const present = await this.alreadyInGrid(v);
       if (present) {
-        this.events.onCheck?.('have-it', false);
+        this.answered('have-it');
         return present;
       }
-      if (this.d.intakePaused?.()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
+      if (this.d.intakePaused()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
       await this.reserveQuota(v.params.size);
       job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
       if (v.params.size === 0) {
         await this.d.spoolComplete(si);
-        return this.inProgress((await this.d.jobs.require(si)));
+        return this.inProgress(await this.d.jobs.require(si));
       }
-      this.events.onCheck?.('send', false);
+      this.answered('send');
       return this.send(job, v.geometry.segmentSize);
     }
 
     if (job.state === 'receiving') {
       if (job.crypttextRoot !== v.crypttextRoot) job = await this.adoptHashes(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize);
-      this.events.onCheck?.('send', job.received > 0);
+      this.answered('send', job.received > 0);
       return this.send(job, v.geometry.segmentSize);
     }
     if (job.crypttextRoot !== v.crypttextRoot) {
       throw new FerryError('CONFLICT', `storage index ${si} is already being encoded from a different ciphertext (segment hashes differ)`);
     }
-    this.events.onCheck?.('in-progress', false);
+    this.answered('in-progress');
     return this.inProgress(job);
   }
 
@@ -126,7 +123,7 @@ export class CheckService {
     return {
       status: 'send',
       storageIndex: job.si,
-      uploadPath: `${UPLOADS_PATH}/${job.si}`,
+      uploadPath: uploadPath(job.si),
       offset: job.received,
       missing: job.received < job.params.size ? [[job.received, job.params.size]] : [],
       segmentSize,
@@ -134,7 +131,7 @@ export class CheckService {
   }
 
   private inProgress(job: Job): CheckAnswer {
-    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: `${JOBS_PATH}/${job.si}`, ...(job.lastError ? { lastError: job.lastError } : {}) };
+    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: jobPath(job.si), ...(job.lastError ? { lastError: job.lastError } : {}) };
   }
 
   /** Without a job, the grid may still hold the file (uploaded through another helper). */
@@ -169,7 +166,7 @@ export class CheckService {
   private async reserveQuota(size: number): Promise<void> {
     const quota = this.d.holdingQuota;
     if (!quota) return;
-    const active = await this.d.jobs.list((j) => j.state !== 'done' && j.state !== 'cancelled');
+    const active = await this.d.jobs.list((j) => !isTerminal(j.state));
     const reserved = active.reduce((sum, j) => sum + j.params.size, 0);
     if (reserved + size > quota) {
       throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);

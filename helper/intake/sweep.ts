@@ -1,3 +1,5 @@
+import type { Logger } from '../../runtime/log.js';
+import { isTerminal } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { SpoolFiles } from './spool-files.js';
 
@@ -13,7 +15,7 @@ export interface SweepReport {
  * spool file no live job owns (a crash between recording a result and
  * deleting the file) is removed.
  */
-export async function sweepHoldingDirs(o: {
+async function sweepHoldingDirs(o: {
   jobs: JobStore;
   files: SpoolFiles;
   idleMs: number;
@@ -34,11 +36,49 @@ export async function sweepHoldingDirs(o: {
   }
   for (const f of usage.files) {
     const job = await o.jobs.get(f.si);
-    const live = job && job.state !== 'done' && job.state !== 'cancelled';
+    const live = job && !isTerminal(job.state);
     if (live || o.running(f.si) || report.expiredSpools.includes(f.si)) continue;
     await o.files.remove(f.si);
     report.orphanFiles.push(f.si);
     report.freedBytes += f.bytes;
   }
   return report;
+}
+
+export interface SpoolSweeperDeps {
+  jobs: JobStore;
+  files: SpoolFiles;
+  /** How long a receiving spool may stay idle (config limits.spoolIdle, read at each sweep). */
+  idleMs: () => number;
+  running: (si: string) => boolean;
+  now: () => number;
+  log: Logger;
+}
+
+/** Sweeps the holding dirs every `intervalMs` and when asked, remembering the last outcome for the admin overview. */
+export class SpoolSweeper {
+  #last: { at: number; report: SweepReport } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: SpoolSweeperDeps) {}
+
+  get last(): { at: number; report: SweepReport } | undefined {
+    return this.#last;
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.sweep().catch((err) => this.d.log.error({ err }, 'sweep failed')), intervalMs);
+    this.timer.unref();
+  }
+
+  async sweep(): Promise<SweepReport> {
+    const { jobs, files, idleMs, running, now } = this.d;
+    const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running });
+    this.#last = { at: now(), report };
+    return report;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -1,22 +1,9 @@
-import { z } from 'zod';
 import { FerryError } from '../../core/errors.js';
 import { HASH_BYTES, MerkleTree, splitHashes } from '../../core/merkle.js';
-import { fileGeometry, MAX_SEGMENT_SIZE_LIMIT, MAX_SHARES, type FileGeometry } from '../../core/params.js';
+import { fileGeometry, type FileGeometry } from '../../core/params.js';
 import { parseStorageIndex } from '../../core/storage-index.js';
 import type { JobParams } from '../jobs/job.js';
-
-/** POST /helper/v1/check body (docs/protocol.md). */
-export const CheckRequestSchema = z.strictObject({
-  storageIndex: z.string().max(64),
-  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  k: z.number().int().min(1).max(MAX_SHARES),
-  n: z.number().int().min(1).max(MAX_SHARES),
-  happy: z.number().int().min(1).max(MAX_SHARES),
-  maxSegmentSize: z.number().int().min(1).max(MAX_SEGMENT_SIZE_LIMIT),
-  /** base64 of the concatenated 32-byte crypttext segment hashes (docs/format.md section 7). */
-  segmentHashes: z.string(),
-});
-export type CheckRequest = z.infer<typeof CheckRequestSchema>;
+import { CheckRequest } from '../protocol.js';
 
 export interface ValidCheck {
   si: string;
@@ -30,7 +17,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Everything a check must satisfy before the helper touches its state. */
 export function validateCheck(body: unknown, maxFileSize: number): ValidCheck {
-  const req = CheckRequestSchema.parse(body);
+  const req = CheckRequest.parse(body);
   parseStorageIndex(req.storageIndex);
   const { k, n, happy, size, maxSegmentSize } = req;
   if (k > n) throw new FerryError('INVALID_PARAMETERS', `k=${k} exceeds n=${n}`);
