@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CodecPool } from '../core/erasure/index.js';
 import { mkdirDurable } from '../runtime/fs/durable.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
-import type { AdminDeps } from './admin/admin.js';
+import type { AdminDeps } from './admin/deps.js';
 import type { HelperConfig } from './config.js';
 import type { EventSource } from './diagnostics.js';
 import type { EncodeFn } from './encode/encode-push.js';

@@ -1,7 +1,19 @@
-import type { Admin } from './admin.js';
+import type { HelperCounters } from './counters.js';
+import type { AdminDeps } from './deps.js';
+import type { JobIndex } from './job-index.js';
+import type { ThroughputTracker } from './throughput.js';
+
+/** What the overview reads: the helper's deps and the admin side's trackers. */
+export interface OverviewSources {
+  version: string;
+  helper: AdminDeps;
+  index: Pick<JobIndex, 'counts'>;
+  throughput: Pick<ThroughputTracker, 'rates'>;
+  counters: Pick<HelperCounters, 'totals'>;
+}
 
 /** The admin overview: version, uptime, jobs by state, holding dirs, throughput, queue, servers, counters. */
-export async function overview(admin: Admin) {
+export async function overview(admin: OverviewSources) {
   const h = admin.helper;
   const usage = await h.files.usage();
   const servers = h.grid.health();
