@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../runtime/log.js';
 import { CheckService } from './check/check-service.js';
 import type { HelperConfig } from './config.js';
 import { encodeAndPush, type EncodeFn } from './encode/encode-push.js';
+import { helperGateway, type Gateway } from './gateway/gateway.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { Job } from './jobs/job.js';
 import { JobStore } from './jobs/job-store.js';
@@ -42,6 +43,8 @@ export class Helper {
   readonly queue: JobQueue;
   /** Check and repair (helper/repair/): repair jobs run in the same queue. */
   readonly repairs: RepairService;
+  /** The download gateway (helper/gateway/), given to its routes. */
+  readonly gateway: Gateway;
   readonly log: Logger;
   readonly startedAt = Date.now();
   intakePaused = false;
@@ -58,6 +61,7 @@ export class Helper {
     this.jobs = new JobStore(path.join(config.dataDir, 'jobs'));
     this.files = new SpoolFiles(config.dataDir);
     this.grid = new GridDirectory(config.storageServers, o.clientFactory);
+    this.gateway = helperGateway(this.grid, config.defaults.maxSegmentSize, (msg) => this.log.warn(msg));
     if (o.encode) {
       this.encode = o.encode;
     } else {
@@ -264,6 +268,7 @@ export class Helper {
     clearInterval(this.sweepTimer);
     await this.queue.stop();
     await this.pool?.close();
+    this.gateway.close();
     await this.grid.close();
     await this.jobs.close();
   }
