@@ -7,14 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { formatVerifyCap, type VerifyCap } from '../../../core/capability.js';
-import { ErasureCodec } from '../../../core/erasure/index.js';
+import { formatVerifyCap } from '../../../core/capability.js';
 import { isFerryError } from '../../../core/errors.js';
 import { MerkleTree } from '../../../core/merkle.js';
-import { segmentRange } from '../../../core/params.js';
-import { crypttextSegmentHash, ShareSetBuilder, splitSegment } from '../../../core/share-builder.js';
-import { shareLayout } from '../../../core/share-layout.js';
-import { storageIndexFromKey } from '../../../core/storage-index.js';
 import type { GridServer } from '../../../helper/grid/grid.js';
 import type { ShareGraph } from '../../../helper/push/happiness.js';
 import { inspectFile } from '../../../helper/repair/inspect.js';
@@ -23,33 +18,7 @@ import { verifyStoredTree } from '../../../helper/repair/tree-check.js';
 import { readFileShape, type FileShape } from '../../../helper/grid/open-file.js';
 import { checkShareCheap, checkShareFull } from '../../../helper/repair/verify-shares.js';
 import { MemoryStorage } from '../grid/memory-grid.js';
-import { prepare, type PreparedFile } from '../../support/prepare.js';
-
-interface Built {
-  f: PreparedFile;
-  shares: Buffer[];
-  cap: VerifyCap;
-}
-
-/** Encodes a file into its n shares in memory, as the helper would. */
-async function build(size: number, params = { k: 3, n: 10, maxSegmentSize: 4096 }): Promise<Built> {
-  const f = await prepare(randomBytes(size), params);
-  const g = f.geometry;
-  const layout = shareLayout(g);
-  const builder = new ShareSetBuilder(layout);
-  const codec = new ErasureCodec(g.k, g.n);
-  const blocks: Uint8Array[][] = Array.from({ length: g.n }, () => []);
-  for (let i = 0; i < g.numSegments; i++) {
-    const { start, end } = segmentRange(g, i);
-    const seg = f.ciphertext.subarray(start, end);
-    const out = codec.encode(splitSegment(g, i, seg).map((b) => new Uint8Array(b)));
-    builder.addSegment(i, crypttextSegmentHash(seg), out);
-    out.forEach((b, s) => blocks[s].push(b));
-  }
-  const enc = builder.finish();
-  const shares = blocks.map((bl, s) => Buffer.concat([enc.headers[s], ...bl, enc.trailers[s]]));
-  return { f, shares, cap: { kind: 'verify', storageIndex: storageIndexFromKey(f.key), uebHash: enc.uebHash, k: g.k, n: g.n, size } };
-}
+import { buildShares as build, type Built } from '../../support/repair.js';
 
 /** A storage server in memory holding `held` complete shares of `si`. */
 function memServer(id: string, si: string, held: Map<number, Buffer>, o: { failReads?: boolean } = {}): GridServer {
