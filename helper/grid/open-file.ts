@@ -8,7 +8,7 @@ import type { VerifyCap } from '../../core/capability.js';
 import { FerryError, IntegrityError } from '../../core/errors.js';
 import { decodeShareHeader, layoutFor, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
 import { verifyUeb } from '../../core/share-verify.js';
-import { UEB_BYTES, uebHash, type Ueb } from '../../core/ueb.js';
+import { UEB_BYTES, type Ueb } from '../../core/ueb.js';
 import { messageOf, type ShareCopy } from './grid.js';
 import { readExact, type GridIo } from './io.js';
 import { classifyShareFailure, type ShareFailure } from './share-failure.js';
@@ -54,8 +54,8 @@ export interface UebFailure {
   otherUeb: boolean;
 }
 
+/** The file's shape from UEB bytes; IntegrityError when they are not the UEB the capability names. */
 function shapeOf(cap: VerifyCap, si: string, bytes: Uint8Array): FileShape {
-  if (!uebHash(bytes).equals(cap.uebHash)) throw new IntegrityError('UEB does not match the capability');
   const { ueb, layout } = verifyUeb(bytes, cap.uebHash);
   if (ueb.k !== cap.k || ueb.n !== cap.n || ueb.size !== cap.size) throw new CapabilityMismatch(cap, ueb);
   return { si, cap, ueb, uebBytes: Buffer.from(bytes), layout };
