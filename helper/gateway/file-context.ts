@@ -17,7 +17,8 @@ import { reportCorruption, type GridIo } from '../grid/io.js';
 import { findFileShape, WrongCapabilityError, type FileShape } from '../grid/open-file.js';
 import { CrypttextProofs } from './crypttext-proofs.js';
 import type { ShareLocator } from './share-locator.js';
-import { classifyFailure, notEnoughShares, ShareReader, type FailureKind } from './share-reader.js';
+import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
+import { notEnoughShares, ShareReader } from './share-reader.js';
 
 export interface FileContextDeps {
   io: GridIo;
@@ -86,7 +87,7 @@ export class FileContext implements FileShape {
   }
 
   /** Records a failed read: marks the reader, reports a corrupt share to its server. */
-  failed(reader: ShareReader, err: unknown): FailureKind {
+  failed(reader: ShareReader, err: unknown): ShareFailure {
     const known = reader.bad !== undefined;
     const kind = reader.fail(err, Date.now(), this.deps.restMs);
     if (kind === 'aborted' || known) return kind;
@@ -100,7 +101,7 @@ export class FileContext implements FileShape {
 
   /** A share's crypttext nodes were wrong (reported; its blocks stay in use) or it failed to answer. */
   private crypttextFailed(reader: ShareReader, err: unknown): void {
-    if (classifyFailure(err) !== 'corrupt') {
+    if (classifyShareFailure(err) !== 'corrupt') {
       this.failed(reader, err);
       return;
     }

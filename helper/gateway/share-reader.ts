@@ -17,9 +17,6 @@ import type { FileShape } from '../grid/open-file.js';
 import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
 import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES, type Want } from './tree-nodes.js';
 
-/** What went wrong with a share read, for the fail-over policy. */
-export type FailureKind = ShareFailure;
-export const classifyFailure = classifyShareFailure;
 
 /** What a share reader needs of its file. */
 export type ReaderFile = Pick<FileShape, 'si' | 'ueb' | 'layout'>;
@@ -117,8 +114,8 @@ export class ShareReader {
   }
 
   /** Marks the share after a failed read; returns what kind of failure it was. */
-  fail(err: unknown, now: number, restMs: number): FailureKind {
-    const kind = classifyFailure(err);
+  fail(err: unknown, now: number, restMs: number): ShareFailure {
+    const kind = classifyShareFailure(err);
     if (kind === 'corrupt' || kind === 'missing') this.bad = err instanceof Error ? err.message : String(err);
     else if (kind === 'transient') this.restUntil = now + restMs;
     return kind;
