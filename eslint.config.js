@@ -13,4 +13,23 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
+    // client/ is a library: core/, runtime/ and the helper's wire contract only (also enforced by `npm run lint:deps`).
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+(storage|cli|bin|bench|test)/', message: 'client/ imports only core/, runtime/ and helper/protocol.ts.' },
+            { regex: '^(\\.\\./)+helper/(?!protocol\\.js$)', message: 'client/ imports only core/, runtime/ and helper/protocol.ts.' },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { BENCH_CLIENT_TOKEN, BENCH_GRID_TOKEN } from './lib/local-grid.js';
 import { FERRY_BIN, spawnStorage, waitForListening, type StorageProcess } from './lib/processes.js';
-import { mbps, printTable, type BenchRow } from './lib/report.js';
+import { cpuAtExitFlags, cpuSecondsOf, cpuSecondsOfAll, perGiB, readCpuAtExit } from './lib/cpu.js';
+import { mbps, printTable, round, type BenchRow } from './lib/report.js';
 import { rawPut } from './spool.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -39,9 +40,11 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
  * `ferry put` end to end, every part in its own process as deployed: the
  * client (hash, encrypt, upload), the helper (verify, spool, encode, push)
  * and 10 storage servers. Baseline: a raw HTTP PUT of the same bytes into a
- * file, same run. Also the peak RSS of the helper and the client.
+ * file, same run. Also the peak RSS of the helper and the client, and the
+ * CPU seconds per GiB each kind of process spent on the put. With
+ * `profileDir`, the helper and the client write V8 CPU profiles there.
  */
-export async function benchEndToEnd(o: { sizeMiB?: number } = {}): Promise<BenchRow[]> {
+export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-e2e-'));
@@ -51,13 +54,23 @@ export async function benchEndToEnd(o: { sizeMiB?: number } = {}): Promise<Bench
     const file = path.join(dir, 'plain.bin');
     await writeRandomFile(file, size);
     const rawMs = await rawPut({ path: file, size }, dir);
-    for (let i = 0; i < 10; i++) storage.push(await spawnStorage(path.join(dir, `s${i}`), BENCH_GRID_TOKEN));
+    const profile = (name: string) => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${name}-${sizeMiB}MiB.cpuprofile`] : []);
+    // One storage server is profiled: they all do the same work.
+    for (let i = 0; i < 10; i++) storage.push(await spawnStorage(path.join(dir, `s${i}`), BENCH_GRID_TOKEN, i === 0 ? profile('storage-0') : []));
     const config = path.join(dir, 'helper.json');
     await writeFile(config, JSON.stringify({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [BENCH_CLIENT_TOKEN], storageServers: storage.map((s) => ({ url: s.url, token: BENCH_GRID_TOKEN })) }));
-    helper = spawn(process.execPath, [FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const helperUrl = await waitForListening(helper, 'helper');
+    const storagePids = storage.map((s) => s.child.pid);
+    const helperCpu0 = (await cpuSecondsOf(helper.pid)) ?? 0;
+    const storageCpu0 = await cpuSecondsOfAll(storagePids);
+    const clientCpuFile = path.join(dir, 'client-cpu.json');
     const t0 = performance.now();
-    const client = spawn(process.execPath, [FERRY_BIN, 'put', file, '--helper', helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'state'), '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const client = spawn(
+      process.execPath,
+      [...cpuAtExitFlags(), ...profile('client'), FERRY_BIN, 'put', file, '--helper', helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'state'), '--json', '--no-progress'],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FERRY_BENCH_CPU_FILE: clientCpuFile } },
+    );
     let out = '';
     client.stdout.on('data', (d: Buffer) => (out += d.toString()));
     let clientPeak = 0;
@@ -66,6 +79,12 @@ export async function benchEndToEnd(o: { sizeMiB?: number } = {}): Promise<Bench
     clearInterval(sampler);
     const totalMs = performance.now() - t0;
     if (code !== 0) throw new Error(`ferry put exited ${code}`);
+    // The put ends when the helper's result is durable: its work and the servers' is done by now.
+    const cpu = {
+      client: readCpuAtExit(clientCpuFile) ?? NaN,
+      helper: ((await cpuSecondsOf(helper.pid)) ?? NaN) - helperCpu0,
+      storage: (await cpuSecondsOfAll(storagePids)) - storageCpu0,
+    };
     const result = JSON.parse(out) as { storageIndex: string };
     const job = (await (await request(`${helperUrl}/helper/v1/jobs/${result.storageIndex}`, { headers: { authorization: `Bearer ${BENCH_CLIENT_TOKEN}` } })).body.json()) as {
       createdAt: number;
@@ -86,6 +105,15 @@ export async function benchEndToEnd(o: { sizeMiB?: number } = {}): Promise<Bench
         goal: '>= 0.15x',
         note: `stages: client hashing ~${Math.round(hashMs)} ms, upload ${Math.round(t.receivedMs ?? 0)} ms, encode+push ${Math.round(t.encodeMs)} ms (overlapping), total ${Math.round(totalMs)} ms`,
       },
+      {
+        figure: `CPU-s per GiB put, all processes (${sizeMiB} MiB)`,
+        value: perGiB(cpu.client + cpu.helper + cpu.storage, size),
+        unit: 'CPU-s/GiB',
+        note: `client ${round(perGiB(cpu.client, size), 1)}, helper ${round(perGiB(cpu.helper, size), 1)}, 10 storage servers ${round(perGiB(cpu.storage, size), 1)}; wall ${round(totalMs / 1000, 1)} s`,
+      },
+      { figure: `CPU-s per GiB put, client`, value: perGiB(cpu.client, size), unit: 'CPU-s/GiB' },
+      { figure: `CPU-s per GiB put, helper`, value: perGiB(cpu.helper, size), unit: 'CPU-s/GiB' },
+      { figure: `CPU-s per GiB put, storage servers (sum)`, value: perGiB(cpu.storage, size), unit: 'CPU-s/GiB' },
       { figure: `peak RSS, helper (${sizeMiB} MiB put)`, value: helperPeak / MiB, unit: 'MiB', goal: '<= 200' },
       { figure: `peak RSS, client (${sizeMiB} MiB put)`, value: clientPeak / MiB, unit: 'MiB', goal: '<= 200' },
     ];
@@ -99,5 +127,6 @@ export async function benchEndToEnd(o: { sizeMiB?: number } = {}): Promise<Bench
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const size = Number(process.argv.find((a) => a.startsWith('--size='))?.slice(7) ?? 1024);
-  printTable(await benchEndToEnd({ sizeMiB: size }));
+  const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10);
+  printTable(await benchEndToEnd({ sizeMiB: size, profileDir }));
 }

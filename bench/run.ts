@@ -53,18 +53,22 @@ async function main(): Promise<void> {
   await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
   await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
   await section('download', () => benchDownload({ sizeMiB }), (r) => r.rows);
-  await section('e2e', () => benchEndToEnd({ sizeMiB }), (r) => r);
+  // --profile: V8 CPU profiles of the e2e run's helper and client, next to the JSON.
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  const profileDir = process.argv.includes('--profile') ? path.join(resultsDir, `profiles-${stamp}`) : undefined;
+  await section('e2e', () => benchEndToEnd({ sizeMiB, profileDir }), (r) => r);
   // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
   const rssMiB = Number(process.argv.find((a) => a.startsWith('--rss-size='))?.slice(11) ?? 4096);
-  if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.slice(1));
+  if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await mkdir(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `${stamp}.json`);
   await writeFile(file, JSON.stringify({ date: new Date().toISOString(), sizeMiB, cpus: os.cpus().length, node: process.version, rows, sections }, null, 2));
   console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+  if (profileDir) console.log(`CPU profiles (open in Chrome DevTools, or summarise with bench/profile-summary.ts) in ${path.relative(process.cwd(), profileDir)}`);
 }
 
 await main();

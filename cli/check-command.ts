@@ -3,8 +3,8 @@ import { toVerifyCap } from '../core/capability.js';
 import { FerryError } from '../core/errors.js';
 import { formatSize } from '../runtime/size.js';
 import { checkFile, type CheckReport } from '../client/check.js';
+import { interruptible } from './interrupt.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
 import { intOption, UsageError } from './usage.js';
 
 const short = (id: string) => (id.length > 12 ? id.slice(0, 12) : id);
@@ -60,13 +60,9 @@ export function registerCheckCommand(program: Command): void {
     .action(async (cap: string, flags: { verify?: boolean; happy?: number; json?: boolean }, cmd: Command) => {
       capArgument(cap);
       const s = await clientSettings(cmd);
-      let report: CheckReport;
-      try {
-        report = await withInterrupt((signal) => checkFile(cap, { helperUrl: s.helperUrl, token: s.token, verify: flags.verify, happy: flags.happy, signal }));
-      } catch (err) {
-        if (err instanceof FerryError && err.code === 'ABORTED') throw new FerryError('ABORTED', 'interrupted');
-        throw err;
-      }
+      const report = await interruptible((signal) => checkFile(cap, { helperUrl: s.helperUrl, token: s.token, verify: flags.verify, happy: flags.happy, signal }), {
+        interrupted: 'interrupted',
+      });
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
       if (!report.healthy) {
         if (!report.recoverable) {

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { FerryError } from '../core/errors.js';
 import { parseReadCap } from '../core/capability.js';
 import { download } from '../client/download.js';
+import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
 import { UsageError } from './usage.js';
 
 /** `ferry get CAP [-o FILE|-]`: download through the helper's gateway (stdout by default). */
@@ -24,20 +23,15 @@ export function registerGetCommand(program: Command): void {
       const s = await clientSettings(cmd, false);
       const toStdout = flags.output === undefined || flags.output === '-';
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
-      try {
-        await withInterrupt((signal) =>
+      await interruptible(
+        (signal) =>
           download(cap, toStdout ? process.stdout : flags.output!, {
             helperUrl: s.helperUrl,
             token: s.token || undefined,
             signal,
             onProgress: (p) => bar.update({ phase: 'downloading', ...p }),
           }),
-        );
-      } catch (err) {
-        if (err instanceof FerryError && err.code === 'ABORTED') throw new FerryError('ABORTED', 'interrupted');
-        throw err;
-      } finally {
-        bar.finish();
-      }
+        { interrupted: 'interrupted', bar },
+      );
     });
 }

@@ -1,43 +1,47 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger } from '../runtime/log.js';
+import type { LogLevel } from '../runtime/log.js';
 import { CLIENT_FILE, DEFAULT_HOME } from '../client/config.js';
+import { daemonLogger, logLevelOption, serveUntilSignal } from './daemon.js';
 import { startLocalGrid } from './local-grid.js';
-import { untilSignal } from './signals.js';
-import { intOption, UsageError, type GlobalFlags } from './usage.js';
+import { intOption, type GlobalFlags } from './usage.js';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+interface GridFlags {
+  port: number;
+  adminPort?: number;
+  servers: number;
+  host: string;
+  logLevel?: LogLevel;
+}
 
 /** `ferry grid` (and `npm start`): a helper and N storage servers on loopback, until Ctrl-C. */
 export function registerGridCommand(program: Command): void {
-  program
+  const command = program
     .command('grid')
     .description('run a local grid: a helper and storage servers on 127.0.0.1, data under --home (default ./.ferry)')
     .option('--port <port>', 'helper port (0 picks a free one)', intOption(0, 65535), 3456)
     .option('--admin-port <port>', 'admin page port (default: --port + 1; 0 picks a free one)', intOption(0, 65535))
     .option('--servers <n>', 'number of storage servers', intOption(1, 256), 10)
-    .option('--host <host>', 'interface for all servers', '127.0.0.1')
-    .option('--log-level <level>', `${LEVELS.join(', ')} (default warn)`)
-    .action(async (flags: { port: number; adminPort?: number; servers: number; host: string; logLevel?: string }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalFlags>();
-      if (flags.logLevel !== undefined && !(LEVELS as readonly string[]).includes(flags.logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
-      const level = (flags.logLevel ?? (process.env.FERRY_LOG_LEVEL ? undefined : 'warn')) as (typeof LEVELS)[number] | undefined;
-      const home = path.resolve(g.home ?? process.env.FERRY_HOME ?? DEFAULT_HOME);
-      const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, log: createLogger({ name: 'ferry-grid', level }) });
-      const here = path.resolve(DEFAULT_HOME) === home;
-      console.log(
-        [
-          `ferry grid: helper ${grid.helperUrl} with ${grid.storage.length} storage servers, data in ${home}`,
-          `  admin:  ${grid.adminUrl ?? '(off)'} (token in ${grid.adminTokenFile})`,
-          `  client: ${path.join(home, CLIENT_FILE)}`,
-          `Put a file (in another terminal${here ? ', from this directory' : ''}):`,
-          `  npx ferry put FILE${here ? '' : ` --home ${home}`}`,
-          `  npx ferry get CAP -o COPY${here ? '' : ` --home ${home}`}`,
-          'Ctrl-C stops the grid; unfinished uploads resume at the next start.',
-        ].join('\n'),
-      );
-      const signal = await untilSignal();
-      console.log(`ferry grid: ${signal}, shutting down`);
-      await grid.close();
+    .option('--host <host>', 'interface for all servers', '127.0.0.1');
+  logLevelOption(command, 'warn').action(async (flags: GridFlags, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalFlags>();
+    // Quieter than a lone daemon: the grid shares the terminal with its user.
+    const level = flags.logLevel ?? (process.env.FERRY_LOG_LEVEL ? undefined : 'warn');
+    const home = path.resolve(g.home ?? process.env.FERRY_HOME ?? DEFAULT_HOME);
+    const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, log: daemonLogger('grid', level) });
+    const here = path.resolve(DEFAULT_HOME) === home;
+    await serveUntilSignal({
+      name: 'grid',
+      banner: [
+        `ferry grid: helper ${grid.helperUrl} with ${grid.storage.length} storage servers, data in ${home}`,
+        `  admin:  ${grid.adminUrl ?? '(off)'} (token in ${grid.adminTokenFile})`,
+        `  client: ${path.join(home, CLIENT_FILE)}`,
+        `Put a file (in another terminal${here ? ', from this directory' : ''}):`,
+        `  npx ferry put FILE${here ? '' : ` --home ${home}`}`,
+        `  npx ferry get CAP -o COPY${here ? '' : ` --home ${home}`}`,
+        'Ctrl-C stops the grid; unfinished uploads resume at the next start.',
+      ].join('\n'),
+      close: () => grid.close(),
     });
+  });
 }

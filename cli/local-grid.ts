@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { base32Encode } from '../core/base32.js';
 import { readFileIfExists, unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
+import { ensurePrivateDir, readOrCreateSecretFile } from '../runtime/fs/secret-file.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
-import { parseHelperConfig } from '../helper/config.js';
+import { parseHelperConfig, type HelperConfig, type HelperConfigInput } from '../helper/config.js';
 import { startHelper, type RunningHelper } from '../helper/start.js';
-import { startStorageServer, type RunningStorageServer } from '../storage/server.js';
+import { startStorageServer, type RunningStorageServer, type StorageServerOptions } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { CLIENT_FILE, readClientFile } from '../client/config.js';
-import { ensurePrivateDir } from '../client/state-dir.js';
 
 /**
  * `ferry grid`: a helper and N storage servers in one process, on loopback,
@@ -25,6 +24,10 @@ import { ensurePrivateDir } from '../client/state-dir.js';
  * Tokens are generated on first start and kept. Storage servers take fresh
  * ephemeral ports each start; their ids come from their dirs, so share maps
  * stay meaningful.
+ *
+ * The pieces (startStorageServers, gridHelperConfig, closeGrid) are also the
+ * grid of the tests (test/support/grid.ts) and of the bench, which starts its
+ * storage servers as processes and hands their URLs to gridHelperConfig.
  */
 export const ADMIN_TOKEN_FILE = 'admin-token';
 export const GRID_FILE = 'grid.json';
@@ -67,16 +70,6 @@ function newToken(): string {
   return base32Encode(randomBytes(32));
 }
 
-/** Reads DIR/<name>, or creates it (0600) with a new token. */
-async function loadOrCreateToken(file: string): Promise<string> {
-  const existing = await readFileIfExists(file);
-  if (existing) return existing.toString('utf8').trim();
-  const token = newToken();
-  await writeFileDurable(file, `${token}\n`, { mode: 0o600 });
-  await fs.chmod(file, 0o600);
-  return token;
-}
-
 export async function readGridFile(home: string): Promise<GridFile | undefined> {
   const raw = await readFileIfExists(path.join(home, GRID_FILE));
   if (!raw) return undefined;
@@ -97,6 +90,67 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** A storage server the grid uses: started in this process, or by the caller (e.g. as its own process). */
+export interface GridStorageServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts `count` storage servers in this process, in DIR/storage-<i>, on ephemeral ports. */
+export async function startStorageServers(o: {
+  dir: string;
+  count: number;
+  token: string;
+  host?: string;
+  log?: Logger;
+  /** More settings for every server (tests: no sweep on start, a short close grace). */
+  options?: Partial<StorageServerOptions>;
+}): Promise<RunningStorageServer[]> {
+  const log = o.log ?? silentLogger();
+  const storage: RunningStorageServer[] = [];
+  try {
+    for (let i = 0; i < o.count; i++) {
+      storage.push(
+        await startStorageServer({ ...o.options, dir: path.join(o.dir, `storage-${i}`), host: o.host ?? '127.0.0.1', port: 0, token: o.token, logger: log.child({ storage: i }) }),
+      );
+    }
+  } catch (err) {
+    for (const s of storage) await s.close().catch(() => undefined);
+    throw err;
+  }
+  return storage;
+}
+
+/** The helper's config for a grid: its storage servers, one client token; `overrides` win (tests, bench). */
+export function gridHelperConfig(o: {
+  dataDir: string;
+  storage: readonly { url: string }[];
+  gridToken: string;
+  clientToken: string;
+  host?: string;
+  port?: number;
+  adminToken?: string;
+  adminPort?: number;
+  overrides?: Partial<HelperConfigInput>;
+}): HelperConfig {
+  const host = o.host ?? '127.0.0.1';
+  return parseHelperConfig({
+    host,
+    port: o.port ?? 0,
+    dataDir: o.dataDir,
+    clientTokens: [o.clientToken],
+    ...(o.adminToken === undefined ? {} : { adminToken: o.adminToken, admin: { host, port: o.adminPort ?? 0 } }),
+    storageServers: o.storage.map((s) => ({ url: s.url, token: o.gridToken })),
+    ...o.overrides,
+  });
+}
+
+/** Stops a grid: the helper first (its jobs stop where they durably are and resume at the next start), then the storage servers. */
+export async function closeGrid(helper: RunningHelper | undefined, storage: readonly (GridStorageServer | undefined)[], log: Logger = silentLogger()): Promise<void> {
+  await helper?.close().catch((err: unknown) => log.error({ err }, 'helper close failed'));
+  await Promise.all(storage.map((s) => s?.close().catch((err: unknown) => log.error({ err }, 'storage close failed'))));
+}
+
 export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
   const home = path.resolve(o.home);
   const host = o.host ?? '127.0.0.1';
@@ -110,25 +164,23 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
   const log = o.log ?? silentLogger();
   const grid = await loadOrCreateGridToken(home);
   const adminTokenFile = path.join(home, ADMIN_TOKEN_FILE);
-  const adminToken = await loadOrCreateToken(adminTokenFile);
+  const adminToken = (await readOrCreateSecretFile(adminTokenFile, newToken)).text;
   const clientToken = (await readClientFile(home).catch(() => undefined))?.token ?? newToken();
 
-  const storage: RunningStorageServer[] = [];
-  let helper: RunningHelper | undefined;
+  const storage = await startStorageServers({ dir: home, count, token: grid.token, host, log });
+  let helper: RunningHelper;
   try {
-    for (let i = 0; i < count; i++) {
-      storage.push(await startStorageServer({ dir: path.join(home, `storage-${i}`), host, port: 0, token: grid.token, logger: log.child({ storage: i }) }));
-    }
     const port = o.port ?? 3456;
-    const config = parseHelperConfig({
+    const config = gridHelperConfig({
+      dataDir: path.join(home, 'helper'),
+      storage,
+      gridToken: grid.token,
+      clientToken,
       host,
       port,
-      dataDir: path.join(home, 'helper'),
-      clientTokens: [clientToken],
       adminToken,
-      admin: { host, port: o.adminPort ?? (port === 0 ? 0 : port + 1) },
-      storageServers: storage.map((s) => ({ url: s.url, token: grid.token })),
-      ...(o.limits ? { limits: o.limits } : {}),
+      adminPort: o.adminPort ?? (port === 0 ? 0 : port + 1),
+      overrides: o.limits ? { limits: o.limits } : undefined,
     });
     try {
       helper = await startHelper(config, { log });
@@ -139,7 +191,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
       throw err;
     }
   } catch (err) {
-    for (const s of storage) await s.close().catch(() => undefined);
+    await closeGrid(undefined, storage);
     throw err;
   }
 
@@ -150,7 +202,6 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
   await writeFileDurable(path.join(home, GRID_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   let closing: Promise<void> | undefined;
-  const h = helper;
   return {
     home,
     helperUrl,
@@ -158,12 +209,10 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
     clientToken,
     adminTokenFile,
     storage: storage.map((s, i) => ({ url: s.url, serverId: s.serverId, dir: path.join(home, `storage-${i}`) })),
-    helper: h,
+    helper,
     close: () =>
       (closing ??= (async () => {
-        // Helper first: its jobs stop where they durably are and resume at the next start.
-        await h.close().catch((err: unknown) => log.error({ err }, 'helper close failed'));
-        for (const s of storage) await s.close().catch((err: unknown) => log.error({ err }, 'storage close failed'));
+        await closeGrid(helper, storage, log);
         await unlinkDurable(path.join(home, GRID_FILE)).catch(() => undefined);
       })()),
   };

@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
-import { FerryError } from '../core/errors.js';
-import { upload, type UploadResult } from '../client/upload.js';
+import { upload } from '../client/upload.js';
+import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
 import { durationOption, intOption, sizeOption } from './usage.js';
 
 interface PutFlags {
@@ -36,9 +35,8 @@ export function registerPutCommand(program: Command): void {
     .action(async (file: string, flags: PutFlags, cmd: Command) => {
       const s = await clientSettings(cmd);
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
-      let result: UploadResult;
-      try {
-        result = await withInterrupt((signal) =>
+      const result = await interruptible(
+        (signal) =>
           upload(file, {
             helperUrl: s.helperUrl,
             token: s.token,
@@ -56,13 +54,8 @@ export function registerPutCommand(program: Command): void {
               if (s.debug) process.stderr.write(`ferry: retry ${n}: ${err.message}\n`);
             },
           }),
-        );
-      } catch (err) {
-        if (err instanceof FerryError && err.code === 'ABORTED') throw new FerryError('ABORTED', `interrupted; run the same command again to resume (${file})`);
-        throw err;
-      } finally {
-        bar.finish();
-      }
+        { interrupted: `interrupted; run the same command again to resume (${file})`, bar },
+      );
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.cap}\n`);
     });
 }

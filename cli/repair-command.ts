@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { FerryError } from '../core/errors.js';
 import { repairFile, type RepairOutcome, type RepairStarted } from '../client/check.js';
 import { capArgument, reasonText } from './check-command.js';
+import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
-import { withInterrupt } from './signals.js';
 import { intOption } from './usage.js';
 
 interface RepairFlags {
@@ -45,9 +44,8 @@ export function registerRepairCommand(program: Command): void {
       capArgument(cap);
       const s = await clientSettings(cmd);
       const bar = new ProgressView(process.stderr, flags.progress && flags.wait && Boolean(process.stderr.isTTY), new Set(['repairing']));
-      let outcome: RepairOutcome | RepairStarted;
-      try {
-        outcome = await withInterrupt((signal) =>
+      const outcome: RepairOutcome | RepairStarted = await interruptible(
+        (signal) =>
           repairFile(cap, {
             helperUrl: s.helperUrl,
             token: s.token,
@@ -57,15 +55,12 @@ export function registerRepairCommand(program: Command): void {
             signal,
             onProgress: (p) => bar.update({ phase: 'repairing', bytes: p.bytes, total: p.total, state: p.state === 'encoding' ? undefined : p.state }),
           }),
-        );
-      } catch (err) {
-        if (err instanceof FerryError && err.code === 'ABORTED' && /aborted/.test(err.message)) {
-          throw new FerryError('ABORTED', 'interrupted; the repair goes on at the helper (run ferry repair again to follow it)');
-        }
-        throw err;
-      } finally {
-        bar.finish();
-      }
+        {
+          interrupted: 'interrupted; the repair goes on at the helper (run ferry repair again to follow it)',
+          bar,
+          isInterruption: (err) => /aborted/.test(err.message),
+        },
+      );
       if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
       else if (outcome.state === 'done' && 'result' in outcome) process.stdout.write(formatRepairOutcome(outcome));
       else {

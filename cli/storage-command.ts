@@ -1,26 +1,26 @@
 import type { Command } from 'commander';
-import { createLogger } from '../runtime/log.js';
-import { resolveStorageConfig, type StorageFlags } from '../storage/config.js';
+import { resolveStorageConfig, type StorageConfig, type StorageFlags } from '../storage/config.js';
 import { STORAGE_API_PREFIX } from '../storage/protocol.js';
 import { startStorageServer } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
+import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal } from './daemon.js';
+import { UsageError } from './usage.js';
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+/**
+ * Flags over the config file. resolveStorageConfig only reads that file and
+ * checks values, so whatever it throws is a usage error (exit 2), as for `ferry helper`.
+ */
+async function storageConfig(flags: StorageFlags): Promise<StorageConfig> {
+  try {
+    return await resolveStorageConfig(flags);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Registers `ferry storage`: runs a storage server until SIGINT/SIGTERM. */
 export function registerStorageCommand(program: Command): void {
-  program
+  const command = program
     .command('storage')
     .description('run a storage server (HTTP API under /storage/v1)')
     .option('--dir <dir>', 'data directory (created if missing)')
@@ -28,12 +28,11 @@ export function registerStorageCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--token-file <file>', 'file holding the grid token (default: DIR/grid-token, generated on first start)')
     .option('--reserved-space <size>', 'space to keep free on the disk, e.g. 10G, 512MiB (default 0)')
-    .option('--max-share-size <size>', 'largest share accepted (default 64GiB)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--max-share-size <size>', 'largest share accepted (default 64GiB)');
+  logLevelOption(command, 'info, or FERRY_LOG_LEVEL')
     .option('--config <file>', 'JSON config file with the same settings (flags win)')
     .action(async (flags: StorageFlags) => {
-      const config = await resolveStorageConfig(flags);
-      const logger = createLogger({ name: 'ferry-storage', level: config.logLevel });
+      const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
       const server = await startStorageServer({
@@ -47,11 +46,12 @@ export function registerStorageCommand(program: Command): void {
         partialIdleMs: config.partialIdleMs,
         defaultLeaseMs: config.defaultLeaseMs,
         sweepIntervalMs: config.sweepIntervalMs,
-        logger,
+        logger: daemonLogger('storage', config.logLevel),
       });
-      console.log(`ferry storage: listening on ${server.url}${STORAGE_API_PREFIX} (server id ${server.serverId}, data in ${config.dir})`);
-      const signal = await untilSignal();
-      console.log(`ferry storage: ${signal}, shutting down`);
-      await server.close();
+      await serveUntilSignal({
+        name: 'storage',
+        banner: listeningLine('storage', `${server.url}${STORAGE_API_PREFIX}`, `server id ${server.serverId}, data in ${config.dir}`),
+        close: () => server.close(),
+      });
     });
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { FerryError } from '../core/errors.js';
-import { readFileIfExists } from '../runtime/fs/durable.js';
+import { ConfigFileError, loadConfigFile } from '../runtime/config-file.js';
 
 /**
  * Where the client finds its helper and keeps its state.
@@ -38,22 +38,15 @@ export interface ClientSettings {
   stateDir: string;
 }
 
+/** Reads HOME/client.json; undefined when there is none, INVALID_PARAMETERS (one line naming the file and field) when it is bad. */
 export async function readClientFile(home: string): Promise<ClientFile | undefined> {
-  const file = path.join(home, CLIENT_FILE);
-  const raw = await readFileIfExists(file);
-  if (!raw) return undefined;
-  let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    return await loadConfigFile(path.join(home, CLIENT_FILE), { schema: ClientFile, label: 'client' });
   } catch (err) {
-    throw new FerryError('INVALID_PARAMETERS', `${file} is not valid JSON: ${(err as Error).message}`);
+    if (!(err instanceof ConfigFileError)) throw err;
+    if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw new FerryError('INVALID_PARAMETERS', err.message);
   }
-  const parsed = ClientFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new FerryError('INVALID_PARAMETERS', `${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  return parsed.data;
 }
 
 /** The home dir in use, if any (explicit, FERRY_HOME, or ./.ferry when it has a client.json). */

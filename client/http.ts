@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { ERROR_CODES, FerryError, type ErrorCode } from '../core/errors.js';
+import { FerryError, type ErrorCode } from '../core/errors.js';
+import { decodeErrorBody } from '../runtime/http/errors.js';
 import { abortedError, backoffDelay, parseRetryAfter, retryableStatus, sleep, type RetryPolicy } from './retry.js';
 
 /** An error answer from the helper (or no answer at all), with what the retry loop needs to know. */
@@ -27,22 +28,6 @@ export function createAgent(): Agent {
   return new Agent({ connections: 4, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
 }
 
-const KNOWN = new Set<string>(ERROR_CODES);
-
-function codeForStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHORIZED';
-  if (status === 403) return 'FORBIDDEN';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 408) return 'TIMEOUT';
-  if (status === 409) return 'CONFLICT';
-  if (status === 413) return 'PAYLOAD_TOO_LARGE';
-  if (status === 423) return 'UPLOAD_LOCKED';
-  if (status === 460) return 'SEGMENT_HASH_MISMATCH';
-  if (status === 429 || status === 503) return 'UNAVAILABLE';
-  if (status >= 500) return 'UPSTREAM_ERROR';
-  return 'BAD_REQUEST';
-}
-
 /** Reads an error body (`{ error, message, ...details }` from Ferry, anything from a proxy) into a HelperError. */
 export async function errorFromResponse(res: Dispatcher.ResponseData, what: string, retryable = retryableStatus): Promise<HelperError> {
   let text = '';
@@ -51,19 +36,11 @@ export async function errorFromResponse(res: Dispatcher.ResponseData, what: stri
   } catch {
     /* the body is informative only */
   }
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-  } catch {
-    /* not JSON: a proxy's page */
-  }
-  const { error, message, ...details } = body;
-  const code = typeof error === 'string' && KNOWN.has(error) ? (error as ErrorCode) : codeForStatus(res.statusCode);
-  let msg = typeof message === 'string' ? message : text.trim().split('\n')[0] || `HTTP ${res.statusCode}`;
+  const decoded = decodeErrorBody(res.statusCode, text);
+  let msg = decoded.message ?? (decoded.firstLine || `HTTP ${res.statusCode}`);
   if (res.statusCode === 401) msg = `the helper refused the client token (${msg}); check the token in client.json or --token`;
-  return new HelperError(code, `${what}: ${msg}`, res.statusCode, retryable(res.statusCode), {
-    details: { status: res.statusCode, ...details },
+  return new HelperError(decoded.code, `${what}: ${msg}`, res.statusCode, retryable(res.statusCode), {
+    details: { status: res.statusCode, ...decoded.details },
     retryAfterMs: parseRetryAfter(res.headers['retry-after']),
   });
 }

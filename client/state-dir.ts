@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { base32Decode, base32Encode } from '../core/base32.js';
 import { CONVERGENCE_SECRET_BYTES } from '../core/crypto/convergent-key.js';
 import { FerryError } from '../core/errors.js';
-import { mkdirDurable, readFileIfExists, writeFileDurable } from '../runtime/fs/durable.js';
+import { ensurePrivateDir, readOrCreateSecretFile } from '../runtime/fs/secret-file.js';
 
 /**
  * The client's private state: the convergence secret and the transfer
@@ -17,26 +16,15 @@ import { mkdirDurable, readFileIfExists, writeFileDurable } from '../runtime/fs/
 export const SECRET_FILE = 'convergence-secret';
 export const JOURNAL_DIR = 'journal';
 
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  const created = await mkdirDurable(dir, 0o700);
-  if (created) await fs.chmod(dir, 0o700); // mkdir's mode is filtered by the umask
-}
+// The journal makes its dir private the same way.
+export { ensurePrivateDir } from '../runtime/fs/secret-file.js';
 
-/** Reads the convergence secret, generating it on first use (exclusive create: two first runs agree on one). */
+/** Reads the convergence secret, generating it on first use (two first runs agree on one). */
 export async function loadConvergenceSecret(stateDir: string): Promise<Uint8Array> {
   await ensurePrivateDir(stateDir);
   const file = path.join(stateDir, SECRET_FILE);
-  const existing = await readFileIfExists(file);
-  if (existing) return decodeSecret(existing.toString('utf8'), file);
-  const secret = new Uint8Array(randomBytes(CONVERGENCE_SECRET_BYTES));
-  try {
-    await writeFileDurable(file, `${base32Encode(secret)}\n`, { mode: 0o600, exclusive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadConvergenceSecret(stateDir);
-    throw err;
-  }
-  await fs.chmod(file, 0o600);
-  return secret;
+  const secret = await readOrCreateSecretFile(file, () => base32Encode(randomBytes(CONVERGENCE_SECRET_BYTES)));
+  return decodeSecret(secret.text, file);
 }
 
 function decodeSecret(text: string, file: string): Uint8Array {

@@ -40,11 +40,15 @@ export function roundUp(x: number, multiple: number): number {
 
 export function validateParams(p: EncodingParams): void {
   const { k, n, maxSegmentSize } = p;
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1 || n > MAX_SHARES || k > n) {
-    throw new FormatError('INVALID_PARAMETERS', `need integers 1 <= k <= n <= ${MAX_SHARES}, got k=${k} n=${n}`);
-  }
+  validateShareCounts(k, n);
   if (!Number.isInteger(maxSegmentSize) || maxSegmentSize < 1 || maxSegmentSize > MAX_SEGMENT_SIZE_LIMIT) {
     throw new FormatError('INVALID_PARAMETERS', `segment size must be an integer in 1..${MAX_SEGMENT_SIZE_LIMIT}, got ${maxSegmentSize}`);
+  }
+}
+
+function validateShareCounts(k: number, n: number): void {
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < 1 || n > MAX_SHARES || k > n) {
+    throw new FormatError('INVALID_PARAMETERS', `need integers 1 <= k <= n <= ${MAX_SHARES}, got k=${k} n=${n}`);
   }
 }
 
@@ -54,12 +58,39 @@ export function validateSize(size: number): void {
   }
 }
 
+/**
+ * The largest segment a writer produces: the 64 MiB cap rounded up to a
+ * multiple of k (64 MiB + 2 for k = 3). Readers accept exactly up to this, so
+ * every file a writer makes is one its readers take (docs/format.md section 5).
+ */
+export function maxEffectiveSegmentSize(k: number): number {
+  return roundUp(MAX_SEGMENT_SIZE_LIMIT, k);
+}
+
+/** The writer's geometry: `maxSegmentSize` is the configured one (at most 64 MiB). */
 export function fileGeometry(size: number, p: EncodingParams): FileGeometry {
   validateParams(p);
   validateSize(size);
-  const { k, n } = p;
+  return deriveGeometry(size, p.k, p.n, p.maxSegmentSize);
+}
+
+/**
+ * The reader's geometry, from a segment size found in a UEB or share header:
+ * as fileGeometry with maxSegmentSize = segmentSize, except that it may reach
+ * maxEffectiveSegmentSize(k), the largest a writer produces.
+ */
+export function segmentGeometry(size: number, k: number, n: number, segmentSize: number): FileGeometry {
+  validateShareCounts(k, n);
+  validateSize(size);
+  if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > maxEffectiveSegmentSize(k)) {
+    throw new FormatError('INVALID_PARAMETERS', `segment size must be an integer in 1..${maxEffectiveSegmentSize(k)} for k=${k}, got ${segmentSize}`);
+  }
+  return deriveGeometry(size, k, n, segmentSize);
+}
+
+function deriveGeometry(size: number, k: number, n: number, maxSegmentSize: number): FileGeometry {
   // As Tahoe: never a segment larger than the file, always a multiple of k.
-  const segmentSize = roundUp(Math.min(p.maxSegmentSize, Math.max(size, 1)), k);
+  const segmentSize = roundUp(Math.min(maxSegmentSize, Math.max(size, 1)), k);
   const numSegments = size === 0 ? 1 : Math.ceil(size / segmentSize);
   const tailSegmentSize = size - (numSegments - 1) * segmentSize;
   const tailPaddedSize = roundUp(tailSegmentSize, k);

@@ -1,6 +1,6 @@
 import { FormatError } from './errors.js';
 import { HASH_BYTES, treeDepth, treeNodeCount } from './merkle.js';
-import { blockSizeOf, fileGeometry, type FileGeometry } from './params.js';
+import { blockSizeOf, segmentGeometry, type FileGeometry } from './params.js';
 import { UEB_BYTES } from './ueb.js';
 
 /**
@@ -52,8 +52,9 @@ export function shareLayout(g: FileGeometry): ShareLayout {
   };
 }
 
+/** The layout of a file whose segments are at most `segmentSize` (up to the 64 MiB cap rounded up to k, as readers meet it). */
 export function layoutFor(size: number, k: number, n: number, segmentSize: number): ShareLayout {
-  return shareLayout(fileGeometry(size, { k, n, maxSegmentSize: segmentSize }));
+  return shareLayout(segmentGeometry(size, k, n, segmentSize));
 }
 
 /** Where block i of a share lives. */

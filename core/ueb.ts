@@ -1,6 +1,6 @@
 import { FormatError } from './errors.js';
 import { HASH_BYTES } from './merkle.js';
-import { fileGeometry, MAX_SEGMENT_SIZE_LIMIT, type FileGeometry } from './params.js';
+import { maxEffectiveSegmentSize, segmentGeometry, type FileGeometry } from './params.js';
 import { TAGS, taggedHash } from './tagged-hash.js';
 
 /**
@@ -65,10 +65,11 @@ export function decodeUeb(bytes: Uint8Array): Ueb {
     crypttextRoot: new Uint8Array(b.subarray(38, 38 + HASH_BYTES)),
     shareRoot: new Uint8Array(b.subarray(38 + HASH_BYTES, UEB_BYTES)),
   };
-  // The segment size must be one the writer could have derived, so geometry is unambiguous.
+  // The segment size must be one the writer could have derived, so geometry is unambiguous;
+  // writers round the 64 MiB cap up to k, so readers accept up to that (format.md section 8).
   let g: FileGeometry;
   try {
-    g = fileGeometry(u.size, { k: u.k, n: u.n, maxSegmentSize: Math.max(1, Math.min(u.segmentSize, MAX_SEGMENT_SIZE_LIMIT)) });
+    g = segmentGeometry(u.size, u.k, u.n, Math.max(1, Math.min(u.segmentSize, maxEffectiveSegmentSize(u.k))));
   } catch (err) {
     // Stored bytes, not a request: impossible parameters mean a damaged UEB.
     throw new FormatError('CORRUPT_SHARE', `UEB parameters impossible: ${(err as Error).message}`);
@@ -80,7 +81,7 @@ export function decodeUeb(bytes: Uint8Array): Ueb {
 }
 
 export function uebGeometry(u: Ueb): FileGeometry {
-  return fileGeometry(u.size, { k: u.k, n: u.n, maxSegmentSize: u.segmentSize });
+  return segmentGeometry(u.size, u.k, u.n, u.segmentSize);
 }
 
 export function uebHash(uebBytes: Uint8Array): Buffer {

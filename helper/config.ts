@@ -3,22 +3,18 @@ import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_MAX_SEGMENT_SIZE, DEFAULT_N, MAX_SEGM
 import { parseDuration } from '../runtime/duration.js';
 import { parseSize } from '../runtime/size.js';
 
-const size = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-const duration = z.union([z.number().int().min(0), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+/** A size ("64MiB") or duration ("7d") in the file: a number, or text for `parse`. */
+const unitValue = (parse: (value: string | number) => number) =>
+  z.union([z.number().int().min(0), z.string()]).transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+const size = unitValue(parseSize);
+const duration = unitValue(parseDuration);
 
 /** The helper's configuration file (JSON); flags override single keys. Documented in docs/operations.md. */
 export const HelperConfigSchema = z.strictObject({

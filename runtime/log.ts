@@ -2,8 +2,9 @@
  * Process logging with pino: JSON lines in production (one object per line
  * on stdout), readable colourised lines when stdout is a terminal.
  */
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { z } from 'zod';
 
 export type { Logger } from 'pino';
 
@@ -11,7 +12,7 @@ export interface CreateLoggerOptions {
   /** Component name, shown on every line (`name` field). */
   name: string;
   /** Minimum level (default `info`, or `FERRY_LOG_LEVEL` when set). `silent` disables output. */
-  level?: LevelWithSilent;
+  level?: LogLevel;
   /** Force pretty (true) or JSON (false) output; default: pretty iff stdout is a TTY. */
   pretty?: boolean;
   /** Where JSON lines go (default stdout). Pretty output always goes to stdout. */
@@ -21,11 +22,24 @@ export interface CreateLoggerOptions {
 /** Fields of runtime/http/request-log.ts lines, repeated in their message. */
 const REQUEST_FIELDS = ['method', 'path', 'status', 'bytesIn', 'bytesOut', 'ms', 'aborted'];
 
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** The levels every `--log-level` flag, `logLevel` config key and FERRY_LOG_LEVEL accept (pino's, most severe first). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-function defaultLevel(): LevelWithSilent {
+/** The zod schema of a level, for config files. */
+export const LogLevelSchema = z.enum(LOG_LEVELS);
+
+/** Parses a level given as text; throws a one-line error naming the accepted ones. */
+export function parseLogLevel(value: string): LogLevel {
+  const parsed = LogLevelSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+function defaultLevel(): LogLevel {
   const env = process.env.FERRY_LOG_LEVEL?.toLowerCase();
-  return env && LEVELS.has(env) ? (env as LevelWithSilent) : 'info';
+  const parsed = LogLevelSchema.safeParse(env);
+  return parsed.success ? parsed.data : 'info';
 }
 
 export function createLogger(options: CreateLoggerOptions): Logger {

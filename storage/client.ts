@@ -12,13 +12,13 @@
 import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { ERROR_CODES, FerryError, isFerryError, type ErrorCode } from '../core/errors.js';
+import { FerryError, isFerryError } from '../core/errors.js';
 import { formatStorageIndex, parseStorageIndex } from '../core/storage-index.js';
+import { decodeErrorBody } from '../runtime/http/errors.js';
 import { formatRangeHeader, parseContentRange } from '../runtime/http/range.js';
 import {
   AllocateResponse,
   CorruptionResponse,
-  ErrorResponse,
   InfoResponse,
   LeaseResponse,
   ListResponse,
@@ -63,8 +63,6 @@ export interface ShareReadStream {
   /** The bytes; consume or destroy it. */
   body: Readable;
 }
-
-const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
 function siText(si: StorageIndexLike): string {
   if (typeof si === 'string') {
@@ -296,19 +294,13 @@ export class StorageClient {
     } catch {
       // The status alone will have to do.
     }
-    let body: z.infer<typeof ErrorResponse> | undefined;
-    try {
-      const parsed = ErrorResponse.safeParse(JSON.parse(text));
-      body = parsed.success ? parsed.data : undefined;
-    } catch {
-      body = undefined;
-    }
     const status = res.statusCode;
-    if (body && KNOWN_CODES.has(body.error) && body.error !== 'INTERNAL') {
-      const { error, message, ...extra } = body;
-      return new FerryError(error as ErrorCode, message, { details: { ...extra, status } });
+    const decoded = decodeErrorBody(status, text);
+    // A server's INTERNAL is, from here, an upstream failure.
+    if (decoded.sentCode && decoded.sentCode !== 'INTERNAL' && decoded.message !== undefined) {
+      return new FerryError(decoded.sentCode, decoded.message, { details: { ...decoded.details, status } });
     }
-    const message = body?.message ?? (text.slice(0, 200) || 'no details');
+    const message = decoded.message ?? (text.slice(0, 200) || 'no details');
     return new FerryError('UPSTREAM_ERROR', `storage server ${this.url} answered ${status}: ${message}`, { details: { status } });
   }
 

@@ -3,17 +3,17 @@
  * config file (same keys, camelCase). Relative paths in the file are
  * relative to the file. Documented in docs/operations.md.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { loadConfigFile } from '../runtime/config-file.js';
 import { parseDuration } from '../runtime/duration.js';
+import { LogLevelSchema, parseLogLevel, type LogLevel } from '../runtime/log.js';
 import { parseSize } from '../runtime/size.js';
 import { DAY_MS, DEFAULT_MAX_SHARE_SIZE } from './store/disk-store.js';
 import { DEFAULT_MAX_WRITE_SIZE } from './server.js';
 
 const SizeValue = z.union([z.string(), z.number()]);
 const DurationValue = z.union([z.string(), z.number()]);
-const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const StorageConfigFile = z.strictObject({
   dir: z.string().min(1).optional(),
@@ -26,7 +26,7 @@ export const StorageConfigFile = z.strictObject({
   partialIdle: DurationValue.optional(),
   leaseDuration: DurationValue.optional(),
   sweepInterval: DurationValue.optional(),
-  logLevel: LogLevel.optional(),
+  logLevel: LogLevelSchema.optional(),
 });
 export type StorageConfigFile = z.infer<typeof StorageConfigFile>;
 
@@ -53,7 +53,7 @@ export interface StorageConfig {
   partialIdleMs: number;
   defaultLeaseMs: number;
   sweepIntervalMs: number;
-  logLevel: z.infer<typeof LogLevel> | undefined;
+  logLevel: LogLevel | undefined;
 }
 
 function convert<T>(what: string, value: string | number, parse: (v: string | number) => T): T {
@@ -70,43 +70,19 @@ function parsePort(value: string | number): number {
   return n;
 }
 
-export async function loadConfigFile(file: string): Promise<StorageConfigFile> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read config file ${file}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  const parsed = StorageConfigFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`config file ${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const base = path.dirname(path.resolve(file));
-  const cfg = parsed.data;
-  return {
-    ...cfg,
-    ...(cfg.dir === undefined ? {} : { dir: path.resolve(base, cfg.dir) }),
-    ...(cfg.tokenFile === undefined ? {} : { tokenFile: path.resolve(base, cfg.tokenFile) }),
-  };
+/** Reads the JSON config file; `dir` and `tokenFile` in it are relative to the file. */
+export function loadStorageConfigFile(file: string): Promise<StorageConfigFile> {
+  return loadConfigFile(file, { schema: StorageConfigFile, label: 'storage', pathKeys: ['dir', 'tokenFile'] });
 }
 
 /** Merges flags over the config file over defaults, and validates the result. */
 export async function resolveStorageConfig(flags: StorageFlags): Promise<StorageConfig> {
-  const file = flags.config === undefined ? {} : await loadConfigFile(flags.config);
+  const file = flags.config === undefined ? {} : await loadStorageConfigFile(flags.config);
   const dir = flags.dir ?? file.dir;
   if (!dir) throw new Error('a data directory is required (--dir DIR, or "dir" in the config file)');
   const port = flags.port ?? file.port;
   if (port === undefined) throw new Error('a port is required (--port PORT, or "port" in the config file; 0 picks a free one)');
   const logLevel = flags.logLevel ?? file.logLevel;
-  const parsedLevel = logLevel === undefined ? undefined : LogLevel.safeParse(logLevel);
-  if (parsedLevel && !parsedLevel.success) throw new Error(`log level must be one of ${LogLevel.options.join(', ')}`);
   const maxWriteSize = convert('maxWriteSize', file.maxWriteSize ?? DEFAULT_MAX_WRITE_SIZE, parseSize);
   const maxShareSize = convert('max share size', flags.maxShareSize ?? file.maxShareSize ?? DEFAULT_MAX_SHARE_SIZE, parseSize);
   if (maxWriteSize < 1 || maxShareSize < 1) throw new Error('maxShareSize and maxWriteSize must be at least 1 byte');
@@ -121,6 +97,6 @@ export async function resolveStorageConfig(flags: StorageFlags): Promise<Storage
     partialIdleMs: convert('partialIdle', file.partialIdle ?? 7 * DAY_MS, parseDuration),
     defaultLeaseMs: convert('leaseDuration', file.leaseDuration ?? 31 * DAY_MS, parseDuration),
     sweepIntervalMs: Math.max(1000, convert('sweepInterval', file.sweepInterval ?? 3_600_000, parseDuration)),
-    logLevel: parsedLevel?.data,
+    logLevel: logLevel === undefined ? undefined : parseLogLevel(logLevel),
   };
 }

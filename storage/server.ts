@@ -3,13 +3,12 @@
  * injected ShareStore; `startStorageServer` opens a DiskShareStore, listens
  * and runs the periodic sweep.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { bearerAuth } from '../runtime/http/auth.js';
 import { releaseRequestBody } from '../runtime/http/body.js';
 import { errorHandler, notFoundHandler } from '../runtime/http/errors.js';
+import { listen, type Listening } from '../runtime/http/listen.js';
 import { requestLog } from '../runtime/http/request-log.js';
 import { storageRouter } from './http/router.js';
 import { STORAGE_API_PREFIX } from './protocol.js';
@@ -90,27 +89,22 @@ export async function startStorageServer(options: StorageServerOptions): Promise
   const log = options.logger ?? silentLogger();
   const store = await DiskShareStore.open({ ...options, log });
   const app = createStorageApp({ store, token: options.token, maxWriteSize: options.maxWriteSize, logger: log });
-  const server = http.createServer(app);
-  // Large uploads on slow links must not hit a whole-request deadline; idle sockets are what we cut.
-  server.requestTimeout = 0;
-  server.headersTimeout = options.headersTimeoutMs ?? 60_000;
-  server.timeout = options.idleTimeoutMs ?? 5 * 60_000;
-  server.keepAliveTimeout = 5_000;
-
   const host = options.host ?? '127.0.0.1';
+  let listening: Listening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    // Large uploads on slow links must not hit a whole-request deadline; idle sockets are what we cut.
+    listening = await listen(app, {
+      host,
+      port: options.port ?? 0,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5 * 60_000,
+      headersTimeoutMs: options.headersTimeoutMs,
+      keepAliveTimeoutMs: 5_000,
+      closeGraceMs: options.closeGraceMs ?? 10_000,
     });
   } catch (err) {
     await store.close();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
 
   let running: Promise<SweepResult> | undefined;
   const sweep = (): Promise<SweepResult> => {
@@ -130,19 +124,12 @@ export async function startStorageServer(options: StorageServerOptions): Promise
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(timer);
-      const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 10_000);
-      grace.unref();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      clearTimeout(grace);
+      await listening.close();
       await running?.catch(() => undefined);
       await store.close();
     })();
     return closing;
   };
 
-  const urlHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${port}`, host, port, serverId: store.serverId, store, sweep, close };
+  return { url: listening.url, host, port: listening.port, serverId: store.serverId, store, sweep, close };
 }

@@ -13,10 +13,10 @@ export interface StorageProcess {
 }
 
 /** A storage server in its own process (as in production), on an ephemeral loopback port. */
-export async function spawnStorage(dir: string, token: string): Promise<StorageProcess> {
+export async function spawnStorage(dir: string, token: string, nodeArgs: string[] = []): Promise<StorageProcess> {
   const tokenFile = `${dir}.token`;
   await writeFile(tokenFile, token, { mode: 0o600 });
-  const child = spawn(process.execPath, [FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...nodeArgs, FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await waitForListening(child, 'storage server');

@@ -14,7 +14,7 @@ import type { Ueb } from '../../core/ueb.js';
 import { publish } from '../diagnostics.js';
 import { messageOf, type ShareCopy } from '../grid/grid.js';
 import { reportCorruption, type GridIo } from '../grid/io.js';
-import { findFileShape, WrongCapabilityError, type FileShape } from '../grid/open-file.js';
+import { findFileShape, WrongCapabilityError, type FileShape, type UebFailure } from '../grid/open-file.js';
 import { CrypttextProofs } from './crypttext-proofs.js';
 import type { ShareLocator } from './share-locator.js';
 import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
@@ -63,11 +63,12 @@ export class FileContext implements FileShape {
       throw new FerryError('NOT_FOUND', `no shares of this file on the ${located.asked - located.failed.length} storage servers that answered${silent}`);
     }
     const where = `${located.shares.length} share${located.shares.length === 1 ? '' : 's'} on ${located.asked - located.failed.length} of ${located.asked} servers`;
-    if (located.distinct < cap.k) {
-      deps.locator.invalidate(si);
-      throw notEnoughShares(located.distinct, cap.k, where);
-    }
+    // The UEB first: a cap whose k disagrees with it is INVALID_CAPABILITY, whatever the share count.
     const { ueb, uebBytes, layout } = await readUeb(cap, si, located.shares, deps, where);
+    if (located.distinct < ueb.k) {
+      deps.locator.invalidate(si);
+      throw notEnoughShares(located.distinct, ueb.k, where);
+    }
     // A share whose UEB copy or header is damaged may still have good blocks: every block is checked anyway.
     const readers = located.shares.map((s) => new ShareReader({ si, ueb, layout }, s.shnum, s.server, deps.io));
     return new FileContext(cap, si, ueb, uebBytes, layout, readers, deps);
@@ -135,9 +136,19 @@ async function readUeb(cap: VerifyCap, si: string, shares: readonly ShareCopy[],
   const { io } = deps;
   const ordered = [...shares].sort((a, b) => (io.latency?.estimate(a.server.id) ?? 0) - (io.latency?.estimate(b.server.id) ?? 0));
   const found = await findFileShape(io, cap, si, ordered, { parallel: 2, segmentSizeHints: deps.segmentSizeHints });
-  const corrupt = found.failures.filter((f) => f.kind === 'corrupt' && (found.file || !f.otherUeb));
-  for (const f of corrupt) void reportCorruption(io, f.copy, si, `ferry gateway: ${f.reason}`);
-  if (found.file) return found.file;
+  const reported = new Set<UebFailure>();
+  const report = (failures: UebFailure[]) => {
+    for (const f of failures) {
+      if (f.kind !== 'corrupt' || (!found.file && f.otherUeb) || reported.has(f)) continue;
+      reported.add(f);
+      void reportCorruption(io, f.copy, si, `ferry gateway: ${f.reason}`);
+    }
+  };
+  report(found.failures);
+  if (found.file) {
+    void found.settled.then(report); // the other copy of the last batch may answer after the file was found
+    return found.file;
+  }
   if (found.wrongCapability) throw new WrongCapabilityError(where);
   throw notEnoughShares(0, cap.k, `no share yielded the file's UEB (${where})`);
 }

@@ -71,8 +71,12 @@ export async function readFileShape(io: GridIo, cap: VerifyCap, si: string, c: S
   header.catch(() => undefined); // observed below unless a guess wins
   const guesses = new Map<number, ShareLayout>();
   for (const hint of segmentSizeHints) {
-    const l = layoutFor(cap.size, cap.k, cap.n, hint);
-    guesses.set(l.uebOffset, l);
+    try {
+      const l = layoutFor(cap.size, cap.k, cap.n, hint);
+      guesses.set(l.uebOffset, l);
+    } catch {
+      /* a capability with impossible parameters: no guess, the header still leads to the UEB */
+    }
   }
   const guessed = await Promise.all(
     [...guesses.values()].map((l) =>
@@ -91,6 +95,8 @@ export async function readFileShape(io: GridIo, cap: VerifyCap, si: string, c: S
   );
   const hit = guessed.find((g) => g !== undefined);
   if (hit) return hit;
+  // Where the header puts the UEB, not where the cap's k, n and size would: a cap that
+  // disagrees with its file must still find the UEB, to be told INVALID_CAPABILITY.
   const [, , , , uebOffset, end] = decodeShareHeader(await header).offsets;
   if (end - uebOffset !== UEB_BYTES) throw new FerryError('CORRUPT_SHARE', `share ${c.shnum}: header places a UEB of ${end - uebOffset} bytes`);
   const bytes = await readExact(io, c, si, uebOffset, end);
@@ -108,6 +114,11 @@ export interface UebSearch {
   failures: UebFailure[];
   /** No file found, every copy answered and at least one holds another file's UEB. */
   wrongCapability: boolean;
+  /**
+   * Every failure, once the copies still being tried when the file was found
+   * have answered too (not awaited by the search: a slow server must not delay it).
+   */
+  settled: Promise<UebFailure[]>;
 }
 
 /**
@@ -124,13 +135,18 @@ export async function findFileShape(
 ): Promise<UebSearch> {
   const failures: UebFailure[] = [];
   const parallel = Math.max(1, o.parallel ?? 1);
-  const attempt = (c: ShareCopy) =>
-    readFileShape(io, cap, si, c, o.segmentSizeHints).catch((err: unknown) => {
+  const started: Promise<unknown>[] = [];
+  const settled = () => Promise.allSettled(started).then(() => failures);
+  const attempt = (c: ShareCopy) => {
+    const p = readFileShape(io, cap, si, c, o.segmentSizeHints).catch((err: unknown) => {
       const kind = classifyShareFailure(err);
       if (kind === 'aborted' || err instanceof CapabilityMismatch) throw err;
       failures.push({ copy: c, kind, reason: messageOf(err), otherUeb: err instanceof UebMismatchError });
       return undefined;
     });
+    started.push(p);
+    return p;
+  };
   for (let b = 0; b < copies.length; b += parallel) {
     const batch = copies.slice(b, b + parallel).map(attempt);
     // The first copy of the batch that gives the shape wins; the others' failures are still recorded.
@@ -143,8 +159,8 @@ export async function findFileShape(
         }, reject);
       }
     });
-    if (file) return { file, failures, wrongCapability: false };
+    if (file) return { file, failures: [...failures], wrongCapability: false, settled: settled() };
   }
   const wrongCapability = failures.some((f) => f.otherUeb) && failures.every((f) => f.kind === 'corrupt');
-  return { file: undefined, failures, wrongCapability };
+  return { file: undefined, failures, wrongCapability, settled: settled() };
 }

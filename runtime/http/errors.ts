@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
-import { FerryError, type ErrorCode } from '../../core/errors.js';
-import { statusFor } from './status.js';
+import { ERROR_CODES, FerryError, type ErrorCode } from '../../core/errors.js';
+import { codeForStatus, statusFor } from './status.js';
 
 export interface ErrorBody {
   error: string;
@@ -61,4 +61,40 @@ export function sendError(res: Response, err: unknown): void {
   const { status, body } = toErrorBody(err);
   setRetryAfter(res, body);
   res.status(status).json(body);
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** An error answer read back by a client: the inverse of {@link toErrorBody}. */
+export interface DecodedErrorBody {
+  /** The code the server sent, when it is one Ferry knows. */
+  sentCode: ErrorCode | undefined;
+  /** `sentCode`, or the code the status stands for (see codeForStatus). */
+  code: ErrorCode;
+  /** The server's `message`, when it sent one. */
+  message: string | undefined;
+  /** The rest of the body (`details` of the FerryError it came from). */
+  details: Record<string, unknown>;
+  /** The body's first line, for answers that are not Ferry's JSON (a proxy's page). */
+  firstLine: string;
+}
+
+/** Decodes `{ error, message, ...details }` (or anything a proxy sends) given an error answer's status and body text. */
+export function decodeErrorBody(status: number, text: string): DecodedErrorBody {
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    /* not JSON: a proxy's page */
+  }
+  const { error, message, ...details } = body;
+  const sentCode = typeof error === 'string' && KNOWN_CODES.has(error) ? (error as ErrorCode) : undefined;
+  return {
+    sentCode,
+    code: sentCode ?? codeForStatus(status),
+    message: typeof message === 'string' ? message : undefined,
+    details,
+    firstLine: text.trim().split('\n')[0] ?? '',
+  };
 }

@@ -9,13 +9,33 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port (see the result's `port`). */
+  port: number;
+  /** A socket with no traffic for this long is dropped (default 120 s). */
+  idleTimeoutMs?: number;
+  /** Time allowed to receive the request headers (default 60 s). */
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive socket is kept (default 10 s). */
+  keepAliveTimeoutMs?: number;
+  /**
+   * On close, busy connections may finish for this long before they are cut
+   * (default 0: cut at once, for servers whose own close already stopped their work).
+   */
+  closeGraceMs?: number;
+}
+
 /**
  * Starts an HTTP server for long transfers: Node's default requestTimeout
  * (300 s) would kill a long upload with 408, so it is off; a socket that
  * sends nothing for `idleTimeoutMs` is dropped instead.
  */
-export async function listen(handler: RequestListener, o: { host: string; port: number; idleTimeoutMs?: number }): Promise<Listening> {
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 10_000 }, handler);
+export async function listen(handler: RequestListener, o: ListenOptions): Promise<Listening> {
+  const server = http.createServer(
+    { requestTimeout: 0, headersTimeout: o.headersTimeoutMs ?? 60_000, keepAliveTimeout: o.keepAliveTimeoutMs ?? 10_000 },
+    handler,
+  );
   server.timeout = o.idleTimeoutMs ?? 120_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -26,14 +46,20 @@ export async function listen(handler: RequestListener, o: { host: string; port: 
   });
   const { port } = server.address() as AddressInfo;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const graceMs = o.closeGraceMs ?? 0;
   return {
     server,
     port,
     url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      const grace = graceMs > 0 ? setTimeout(() => server.closeAllConnections(), graceMs) : undefined;
+      grace?.unref();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+        if (grace) server.closeIdleConnections();
+        else server.closeAllConnections();
+      });
+      clearTimeout(grace);
+    },
   };
 }

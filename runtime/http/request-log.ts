@@ -52,7 +52,30 @@ export function requestLog(log: RequestLogSink, options: RequestLogOptions = {})
   };
 }
 
-/** Replaces capabilities in a request path with a placeholder (`/uri/<cap>`). */
+/**
+ * Replaces capabilities in a request path with a placeholder. Clients may
+ * percent-encode any character of a cap (`ferry get` encodes its colons), so
+ * each segment is compared decoded, and the segment after `/uri/` is redacted
+ * whatever it holds: the gateway would decode and try it as a cap.
+ */
 export function redactCapabilities(path: string): string {
-  return path.replace(/ferry-chk(-verify)?:[^/]*/g, (_m, v: string | undefined) => (v ? '<verify-cap>' : '<read-cap>'));
+  const segments = path.split('/');
+  return segments
+    .map((segment, i) => {
+      const decoded = decodeSegment(segment).toLowerCase();
+      if (decoded.startsWith('ferry-chk-verify:')) return '<verify-cap>';
+      if (decoded.startsWith('ferry-chk')) return '<read-cap>';
+      if (i > 0 && decodeSegment(segments[i - 1]).toLowerCase() === 'uri' && segment !== '') return '<cap>';
+      return segment;
+    })
+    .join('/');
+}
+
+/** A path segment percent-decoded, or as it is when it does not decode (a bad escape). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../core/errors.js';
+import { ERROR_CODES, type ErrorCode } from '../../core/errors.js';
 
 /** The one place where an error code becomes an HTTP status. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -38,4 +38,28 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 
 export function statusFor(code: ErrorCode): number {
   return HTTP_STATUS[code] ?? 500;
+}
+
+/**
+ * Codes a status read off another server's answer never stands for: they
+ * describe this side (its caller aborted, its own bug).
+ */
+const LOCAL_ONLY: ReadonlySet<ErrorCode> = new Set(['ABORTED', 'INTERNAL']);
+/** Where several codes share a status, the general one wins. */
+const GENERAL_FIRST: readonly ErrorCode[] = ['BAD_REQUEST', 'CONFLICT', 'UNAVAILABLE'];
+/** Statuses proxies and other servers send that no Ferry code maps to. */
+const FOREIGN_STATUS: Readonly<Record<number, ErrorCode>> = { 408: 'TIMEOUT', 429: 'UNAVAILABLE' };
+
+const CODE_FOR_STATUS = new Map<number, ErrorCode>(Object.entries(FOREIGN_STATUS).map(([status, code]) => [Number(status), code]));
+for (const code of [...GENERAL_FIRST, ...ERROR_CODES]) {
+  if (!LOCAL_ONLY.has(code) && !CODE_FOR_STATUS.has(HTTP_STATUS[code])) CODE_FOR_STATUS.set(HTTP_STATUS[code], code);
+}
+
+/**
+ * The inverse of {@link HTTP_STATUS}, for an error answer that carries no
+ * known code (a proxy's page, an empty HEAD response): UPSTREAM_ERROR for
+ * an unknown 5xx, BAD_REQUEST for any other unknown status.
+ */
+export function codeForStatus(status: number): ErrorCode {
+  return CODE_FOR_STATUS.get(status) ?? (status >= 500 ? 'UPSTREAM_ERROR' : 'BAD_REQUEST');
 }

@@ -31,6 +31,20 @@ describe('ferry exit codes and error lines', () => {
     expect((await run(['helper'])).code).toBe(2); // --config is required
   });
 
+  it('refuses a bad daemon setting with one line and exit code 2, before starting anything', async () => {
+    const badLevel = await run(['storage', '--dir', 'data', '--port', '0', '--log-level', 'loud']);
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr.toString()).toMatch(/log level must be one of fatal, error, warn, info, debug, trace, silent/);
+    const config = path.join(dir, 'storage.json');
+    await writeFile(config, JSON.stringify({ dir: 'data', port: 0, reservedSpace: [] }));
+    const badFile = await run(['storage', '--config', config]);
+    expect(badFile.code).toBe(2);
+    expect(oneLine(badFile.stderr)).toEqual([expect.stringMatching(/^ferry: storage config file .*storage\.json: reservedSpace: /)]);
+    const noPort = await run(['storage', '--dir', 'data']);
+    expect(noPort.code).toBe(2);
+    expect(oneLine(noPort.stderr)).toEqual([expect.stringMatching(/^ferry: a port is required/)]);
+  });
+
   it('exits 0 on --help', async () => {
     const r = await run(['put', '--help']);
     expect(r.code).toBe(0);

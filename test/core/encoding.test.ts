@@ -149,6 +149,10 @@ describe('share layout', () => {
     const h = encodeShareHeader(l, 7);
     const parsed = decodeShareHeader(h, l);
     expect(parsed.shnum).toBe(7);
+    // format.md section 9: after magic, u32 version and u32 share number, every field is a u64 big-endian.
+    expect([h.subarray(0, 8).toString('ascii'), h.readUInt32BE(8), h.readUInt32BE(12)]).toEqual(['FERRYSHR', 1, 7]);
+    const words = Array.from({ length: 9 }, (_, i) => Number(h.readBigUInt64BE(16 + 8 * i)));
+    expect(words).toEqual([l.geometry.blockSize, l.geometry.tailBlockSize, l.geometry.numSegments, 88, l.blockTreeOffset, l.shareChainOffset, l.crypttextTreeOffset, l.uebOffset, l.end]);
     expect(parsed.offsets[5]).toBe(l.end);
     const other = shareLayout(fileGeometry(5 * 2 ** 30 + 3, { k, n, maxSegmentSize: seg }));
     expect(() => decodeShareHeader(h, other)).toThrow(/does not match/);

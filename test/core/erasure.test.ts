@@ -78,6 +78,11 @@ describe('GF(256)', () => {
     expect([...e.subarray(0, 9)]).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
     expect(encodeMatrix(3, 10)).toBe(e); // cached
   });
+
+  it('uses alpha = 0x02: the worked k = 2, n = 4 matrix of format.md section 6', () => {
+    // Vandermonde rows [1, a] for a = 0, 1, 2, 4, times the inverse of [[1, 0], [1, 1]] (itself, in GF(2^8)).
+    expect([...encodeMatrix(2, 4)]).toEqual([1, 0, 0, 1, 3, 2, 5, 4]);
+  });
 });
 
 describe('kernels', () => {

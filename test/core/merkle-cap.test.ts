@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { etagOf, formatReadCap, formatVerifyCap, parseCapability, parseReadCap, toVerifyCap, verifyCapOf, type ReadCap } from '../../core/capability.js';
 import { MerkleTree, rootFromProof, uncleIndices, verifyProof } from '../../core/merkle.js';
 import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
+import { TAGS, taggedHash } from '../../core/tagged-hash.js';
 
 const hash = () => randomBytes(32);
 
@@ -36,6 +37,15 @@ describe('merkle trees', () => {
     expect(uncleIndices(5, 0)).toEqual([8, 4, 2]);
     expect(t.nodes.length).toBe(15);
     expect(rootFromProof(5, 3, leaves[3], uncleIndices(5, 3).map((n) => t.nodes[n]))).toEqual(t.root);
+  });
+
+  it('a padding leaf hashes its 0-based leaf index, not its heap node index (format.md section 7)', () => {
+    const t = new MerkleTree(Array.from({ length: 7 }, hash));
+    const seven = Buffer.alloc(8);
+    seven.writeBigUInt64BE(7n);
+    expect(t.nodes[14]).toEqual(taggedHash(TAGS.merklePad, seven));
+    expect(t.nodes[6]).toEqual(taggedHash(TAGS.merkleNode, t.nodes[13], t.nodes[14]));
+    expect(new MerkleTree([Buffer.alloc(32, 9)]).root).toEqual(Buffer.alloc(32, 9)); // one leaf: the root is the leaf
   });
 
   it('pads with position-specific empty leaves (a tree of 3 differs from 3 plus a zero hash)', () => {
@@ -74,6 +84,10 @@ describe('capabilities', () => {
   const good = formatReadCap({ key: new Uint8Array(32), uebHash: new Uint8Array(32).fill(1), k: 3, n: 10, size: 1000 });
   const fields = good.split(':');
   const variant = (i: number, v: string) => fields.map((f, j) => (j === i ? v : f)).join(':');
+  // The same bytes with an unused trailing bit set: decodes to the same key, but is not the canonical spelling.
+  const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
+  const nonCanonical = (t: string) => t.slice(0, -1) + B32[B32.indexOf(t.at(-1)!) | 1];
+  const vfields = formatVerifyCap(verifyCapOf(parseReadCap(good))).split(':');
 
   it.each([
     ['wrong prefix', variant(0, 'URI'), /must start with/],
@@ -86,6 +100,9 @@ describe('capabilities', () => {
     ['n > 256', variant(4, '300'), /out of range/],
     ['not a number', variant(5, '1e3'), /decimal/],
     ['a slash', variant(5, '10/0'), /decimal/],
+    ['a non-canonical key', variant(1, nonCanonical(fields[1])), /not canonical/],
+    ['a non-canonical UEB hash', variant(2, nonCanonical(fields[2])), /not canonical/],
+    ['a non-canonical storage index', vfields.map((f, j) => (j === 1 ? nonCanonical(f) : f)).join(':'), /not canonical/],
   ])('rejects a capability with %s', (_what, text, message) => {
     expect(() => parseCapability(text)).toThrow(message);
   });

@@ -24,6 +24,7 @@ const fuzzRuns = Number(flag('--fuzz-runs') ?? 1000);
 const kills = Number(flag('--kills') ?? 20);
 
 const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), corruptDrill(Number(flag('--flips') ?? 100)), badInputDrill(fuzzRuns)];
+drills.push((await import('./largest-segment.js')).largestSegmentDrill());
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
 process.exitCode = failed ? 1 : 0;

@@ -1,37 +1,45 @@
 import path from 'node:path';
-import { startStorageServer, type RunningStorageServer } from '../../storage/server.js';
-import { parseHelperConfig, type HelperConfigInput } from '../../helper/config.js';
-import type { EncodeFn } from '../../helper/encode/encode-push.js';
+import type { HelperConfig, HelperConfigInput } from '../../helper/config.js';
 import { startHelper, type RunningHelper } from '../../helper/start.js';
+import type { RunningStorageServer } from '../../storage/server.js';
+import { closeGrid, gridHelperConfig, startStorageServers } from '../../cli/local-grid.js';
 import { tempDir } from './tmp.js';
 
 export const GRID_TOKEN = 'grid-token-for-tests-0123456789';
 export const CLIENT_TOKEN = 'client-token-for-tests-0123456789';
 
+/** The helper's erasure coder, replaceable to inject faults. */
+type EncodeFn = NonNullable<NonNullable<Parameters<typeof startHelper>[1]>['encode']>;
+
 export interface TestGrid {
   dir: string;
   storage: (RunningStorageServer | undefined)[];
   helper: RunningHelper;
-  config: ReturnType<typeof parseHelperConfig>;
+  config: HelperConfig;
   startHelper(encode?: EncodeFn): Promise<RunningHelper>;
   stopStorage(i: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Real storage servers and a real helper on 127.0.0.1 ephemeral ports, data in a temp dir. */
+/**
+ * The local grid of `ferry grid` (cli/local-grid.ts), for tests: real storage
+ * servers and a real helper on 127.0.0.1 ephemeral ports, data in a temp dir,
+ * fixed tokens and quick retries.
+ */
 export async function startGrid(o: { servers?: number; helper?: Partial<HelperConfigInput>; encode?: EncodeFn } = {}): Promise<TestGrid> {
   const { dir, cleanup } = await tempDir();
-  const storage: (RunningStorageServer | undefined)[] = [];
-  for (let i = 0; i < (o.servers ?? 10); i++) {
-    storage.push(await startStorageServer({ dir: path.join(dir, `storage-${i}`), token: GRID_TOKEN, sweepOnStart: false, closeGraceMs: 200 }));
-  }
-  const config = parseHelperConfig({
+  const storage: (RunningStorageServer | undefined)[] = await startStorageServers({
+    dir,
+    count: o.servers ?? 10,
+    token: GRID_TOKEN,
+    options: { sweepOnStart: false, closeGraceMs: 200 },
+  });
+  const config = gridHelperConfig({
     dataDir: path.join(dir, 'helper'),
-    port: 0,
-    clientTokens: [CLIENT_TOKEN],
-    storageServers: storage.map((s) => ({ url: s!.url, token: GRID_TOKEN })),
-    ...o.helper,
-    limits: { retryBase: 50, retryMax: 200, ...o.helper?.limits },
+    storage: storage as RunningStorageServer[],
+    gridToken: GRID_TOKEN,
+    clientToken: CLIENT_TOKEN,
+    overrides: { ...o.helper, limits: { retryBase: 50, retryMax: 200, ...o.helper?.limits } },
   });
   const grid: TestGrid = {
     dir,
@@ -47,11 +55,15 @@ export async function startGrid(o: { servers?: number; helper?: Partial<HelperCo
       storage[i] = undefined;
     },
     async close() {
-      await grid.helper?.close().catch(() => undefined);
-      for (const s of storage) await s?.close().catch(() => undefined);
+      await closeGrid(grid.helper, storage);
       await cleanup();
     },
   };
-  await grid.startHelper();
+  try {
+    await grid.startHelper();
+  } catch (err) {
+    await grid.close();
+    throw err;
+  }
   return grid;
 }

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { ErasureCodec } from '../../core/erasure/index.js';
+import { segmentRange, type FileGeometry } from '../../core/params.js';
+import { crypttextSegmentHash, ShareSetBuilder, splitSegment, type EncodedFile } from '../../core/share-builder.js';
+import { blockRange, encodeShareHeader, shareLayout, type ShareLayout } from '../../core/share-layout.js';
+
+type Encoded = EncodedFile & { layout: ShareLayout };
+
+/** Encodes a ciphertext segment by segment, as the helper does, handing each segment's n blocks to `onBlocks`. */
+function encodeSegments(ct: Uint8Array, g: FileGeometry, onBlocks: (segment: number, blocks: Uint8Array[]) => void): Encoded {
+  const layout = shareLayout(g);
+  const builder = new ShareSetBuilder(layout);
+  const codec = new ErasureCodec(g.k, g.n);
+  for (let i = 0; i < g.numSegments; i++) {
+    const { start, end } = segmentRange(g, i);
+    const segment = ct.subarray(start, end);
+    const blocks = codec.encode(splitSegment(g, i, segment));
+    builder.addSegment(i, crypttextSegmentHash(segment), blocks);
+    onBlocks(i, blocks);
+  }
+  return { layout, ...builder.finish() };
+}
+
+/** The n complete shares of a ciphertext, in memory (small files). */
+export function encodeInMemory(ct: Uint8Array, g: FileGeometry): Encoded & { shares: Buffer[] } {
+  const layout = shareLayout(g);
+  const shares = Array.from({ length: g.n }, () => Buffer.alloc(layout.end));
+  const out = encodeSegments(ct, g, (i, blocks) => {
+    const { offset } = blockRange(layout, i);
+    blocks.forEach((b, s) => shares[s].set(b, offset));
+  });
+  shares.forEach((sh, s) => {
+    sh.set(out.headers[s], 0);
+    sh.set(out.trailers[s], layout.blockTreeOffset);
+  });
+  return { ...out, shares };
+}
+
+/** SHA-256 (hex) of each of the n shares, holding one segment at a time: header, blocks, then the trailer. */
+export function shareDigests(ct: Uint8Array, g: FileGeometry): Encoded & { digests: string[] } {
+  const layout = shareLayout(g);
+  const hashes = Array.from({ length: g.n }, (_, s) => createHash('sha256').update(encodeShareHeader(layout, s)));
+  const out = encodeSegments(ct, g, (_i, blocks) => blocks.forEach((b, s) => hashes[s].update(b)));
+  return { ...out, digests: hashes.map((h, s) => h.update(out.trailers[s]).digest('hex')) };
+}
