@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { parseReadCap, formatVerifyCap, verifyCapOf, type VerifyCap } from '../../core/capability.js';
-import { ErasureCodec } from '../../core/erasure/index.js';
-import { segmentRange } from '../../core/params.js';
-import { crypttextSegmentHash, ShareSetBuilder, splitSegment } from '../../core/share-builder.js';
-import { shareLayout } from '../../core/share-layout.js';
 import { storageIndexFromKey } from '../../core/storage-index.js';
 import { listen } from '../../runtime/http/listen.js';
 import { Helper } from '../../helper/helper.js';
@@ -14,6 +10,7 @@ import { storageClientFactory, type RunningHelper } from '../../helper/start.js'
 import { StorageClient } from '../../storage/client.js';
 import { shareFiles, type StoredFile } from './gateway-fixture.js';
 import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from './grid.js';
+import { encodeInMemory } from './memory-shares.js';
 import { prepare, type PreparedFile } from './prepare.js';
 import { reassemble } from './reassemble.js';
 
@@ -134,19 +131,6 @@ export interface Built {
 export async function buildShares(size: number, params = { k: 3, n: 10, maxSegmentSize: 4096 }): Promise<Built> {
   const f = await prepare(randomBytes(size), params);
   const g = f.geometry;
-  const layout = shareLayout(g);
-  const builder = new ShareSetBuilder(layout);
-  const codec = new ErasureCodec(g.k, g.n);
-  const blocks: Uint8Array[][] = Array.from({ length: g.n }, () => []);
-  for (let i = 0; i < g.numSegments; i++) {
-    const { start, end } = segmentRange(g, i);
-    const seg = f.ciphertext.subarray(start, end);
-    const out = codec.encode(splitSegment(g, i, seg).map((b) => new Uint8Array(b)));
-    builder.addSegment(i, crypttextSegmentHash(seg), out);
-    out.forEach((b, s) => blocks[s].push(b));
-  }
-  const enc = builder.finish();
-  const shares = blocks.map((bl, s) => Buffer.concat([enc.headers[s], ...bl, enc.trailers[s]]));
-  return { f, shares, cap: { kind: 'verify', storageIndex: storageIndexFromKey(f.key), uebHash: enc.uebHash, k: g.k, n: g.n, size } };
+  const enc = encodeInMemory(f.ciphertext, g);
+  return { f, shares: enc.shares, cap: { kind: 'verify', storageIndex: storageIndexFromKey(f.key), uebHash: enc.uebHash, k: g.k, n: g.n, size } };
 }
-
