@@ -22,7 +22,6 @@ import { fileGeometry, segmentRange, type EncodingParams } from '../core/params.
 import { crypttextSegmentHash } from '../core/share-builder.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
 import { listen } from '../runtime/http/listen.js';
-import { gatewayOf } from '../helper/gateway/gateway.js';
 import type { BenchFile } from './lib/ciphertext-file.js';
 import { BENCH_CLIENT_TOKEN, startBenchGrid } from './lib/local-grid.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';
@@ -146,7 +145,7 @@ export async function benchDownload(o: { sizeMiB?: number } = {}): Promise<Downl
     const app = express();
     app.get('/plain.bin', (_req, res) => res.sendFile(plainPath));
     const staticServer = await listen(app, { host: '127.0.0.1', port: 0 });
-    const gw = gatewayOf(grid.helper.helper);
+    const gw = grid.helper.helper.gateway;
     try {
       // (a), (b): alternate, best of two each (these machines are noisy).
       say('full downloads');

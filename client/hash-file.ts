@@ -1,9 +1,8 @@
-import { webcrypto } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { cipherReady, SeekableCipher } from '../core/crypto/cipher.js';
 import { ConvergentKeyHasher, randomKey } from '../core/crypto/convergent-key.js';
 import { fileGeometry, type EncodingParams, type FileGeometry } from '../core/params.js';
-import { netstring, TAGS, taggedHash, taggedHasher } from '../core/tagged-hash.js';
+import { framedDigest, netstring, TAGS, taggedHash, taggedHasher } from '../core/tagged-hash.js';
 import { readChunks } from './file-source.js';
 
 const HASH_CHUNK = 4 * 1024 * 1024;
@@ -89,8 +88,8 @@ async function segmentHashes(fh: FileHandle, key: Uint8Array, g: FileGeometry, s
       if (fill < segmentLength) continue;
       const i = segment;
       const buf = cur;
-      const done = webcrypto.subtle.digest('SHA-256', buf.subarray(0, PREFIX.length + fill)).then((d) => {
-        Buffer.from(d).copy(out, i * 32);
+      const done = framedDigest(buf.subarray(0, PREFIX.length + fill)).then((d) => {
+        d.copy(out, i * 32);
         free.push(buf);
       });
       done.catch(() => undefined); // awaited below

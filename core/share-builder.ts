@@ -1,9 +1,8 @@
-import { webcrypto } from 'node:crypto';
 import { FormatError } from './errors.js';
 import { MerkleTree } from './merkle.js';
 import { blockSizeOf, segmentRange, type FileGeometry } from './params.js';
 import { encodeShareHeader, type ShareLayout } from './share-layout.js';
-import { netstring, TAGS, taggedHash } from './tagged-hash.js';
+import { framedBuffer, framedDigest, frameLength, TAGS, taggedHash } from './tagged-hash.js';
 import { encodeUeb, uebHash } from './ueb.js';
 
 export function crypttextSegmentHash(segment: Uint8Array): Buffer {
@@ -14,19 +13,16 @@ export function blockHash(block: Uint8Array): Buffer {
   return taggedHash(TAGS.block, block);
 }
 
-const BLOCK_PREFIX = netstring(TAGS.block);
-
 /**
  * Block hashes computed by WebCrypto, which runs on the libuv thread pool:
  * the same values as {@link blockHash}, without blocking the event loop.
  */
 export async function blockHashesAsync(blocks: Uint8Array[]): Promise<Buffer[]> {
   return Promise.all(
-    blocks.map(async (b) => {
-      const buf = Buffer.allocUnsafe(BLOCK_PREFIX.length + b.length);
-      BLOCK_PREFIX.copy(buf, 0);
-      buf.set(b, BLOCK_PREFIX.length);
-      return Buffer.from(await webcrypto.subtle.digest('SHA-256', buf));
+    blocks.map((b) => {
+      const buf = framedBuffer(TAGS.block, b.length);
+      buf.set(b, frameLength(TAGS.block));
+      return framedDigest(buf);
     }),
   );
 }

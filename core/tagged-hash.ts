@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 
 /** Netstring: `<decimal length>:<bytes>,` — unambiguous framing for tags. */
 export function netstring(data: Uint8Array | string): Buffer {
@@ -48,4 +48,34 @@ export function taggedHasher(tag: string): { update(data: Uint8Array): void; dig
       return h.digest();
     },
   };
+}
+
+/**
+ * A "framed" buffer: netstring(tag) followed by room for `length` bytes of
+ * data, so that data read or copied into it can be hashed without another
+ * copy to prepend the tag.
+ */
+export function framedBuffer(tag: string, length: number): Buffer {
+  const p = prefix(tag);
+  const b = Buffer.allocUnsafe(p.length + length);
+  p.copy(b, 0);
+  return b;
+}
+
+/** Length of the tag framing at the start of a framed buffer. */
+export function frameLength(tag: string): number {
+  return prefix(tag).length;
+}
+
+/** Below this, hashing in place beats a trip to the thread pool. */
+const ASYNC_MIN = 64 * 1024;
+
+/**
+ * SHA-256 of a framed buffer (tag included), i.e. taggedHash(tag, data).
+ * Large inputs are hashed by WebCrypto on the libuv thread pool, so the event
+ * loop keeps moving bytes meanwhile.
+ */
+export async function framedDigest(framed: Uint8Array): Promise<Buffer> {
+  if (framed.length < ASYNC_MIN) return createHash('sha256').update(framed).digest();
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', framed));
 }

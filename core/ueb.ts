@@ -45,16 +45,17 @@ export function encodeUeb(u: Ueb): Buffer {
 
 function u64(b: Buffer, o: number, what: string): number {
   const v = b.readBigUInt64BE(o);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError('INVALID_PARAMETERS', `UEB ${what} too large`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError('CORRUPT_SHARE', `UEB ${what} too large`);
   return Number(v);
 }
 
+/** Parses a stored UEB; bytes that do not parse are CORRUPT_SHARE (they came from storage, not from a request). */
 export function decodeUeb(bytes: Uint8Array): Ueb {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length !== UEB_BYTES) throw new FormatError('INVALID_PARAMETERS', `UEB must be ${UEB_BYTES} bytes, got ${b.length}`);
-  if (!b.subarray(0, 8).equals(UEB_MAGIC)) throw new FormatError('INVALID_PARAMETERS', 'UEB magic mismatch');
-  if (b[8] !== UEB_VERSION) throw new FormatError('INVALID_PARAMETERS', `unsupported UEB version ${b[8]}`);
-  if (b[9] !== CODEC_ZFEC) throw new FormatError('INVALID_PARAMETERS', `unsupported codec ${b[9]}`);
+  if (b.length !== UEB_BYTES) throw new FormatError('CORRUPT_SHARE', `UEB must be ${UEB_BYTES} bytes, got ${b.length}`);
+  if (!b.subarray(0, 8).equals(UEB_MAGIC)) throw new FormatError('CORRUPT_SHARE', 'UEB magic mismatch');
+  if (b[8] !== UEB_VERSION) throw new FormatError('CORRUPT_SHARE', `unsupported UEB version ${b[8]}`);
+  if (b[9] !== CODEC_ZFEC) throw new FormatError('CORRUPT_SHARE', `unsupported codec ${b[9]}`);
   const u: Ueb = {
     k: b.readUInt16BE(10),
     n: b.readUInt16BE(12),
@@ -66,9 +67,15 @@ export function decodeUeb(bytes: Uint8Array): Ueb {
   };
   // The segment size must be one the writer could have derived, so geometry is unambiguous;
   // writers round the 64 MiB cap up to k, so readers accept up to that (format.md section 8).
-  const g = segmentGeometry(u.size, u.k, u.n, Math.max(1, Math.min(u.segmentSize, maxEffectiveSegmentSize(u.k))));
+  let g: FileGeometry;
+  try {
+    g = segmentGeometry(u.size, u.k, u.n, Math.max(1, Math.min(u.segmentSize, maxEffectiveSegmentSize(u.k))));
+  } catch (err) {
+    // Stored bytes, not a request: impossible parameters mean a damaged UEB.
+    throw new FormatError('CORRUPT_SHARE', `UEB parameters impossible: ${(err as Error).message}`);
+  }
   if (g.segmentSize !== u.segmentSize || g.numSegments !== u.numSegments) {
-    throw new FormatError('INVALID_PARAMETERS', 'UEB segment size or count inconsistent with size and k');
+    throw new FormatError('CORRUPT_SHARE', 'UEB segment size or count inconsistent with size and k');
   }
   return u;
 }

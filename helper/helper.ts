@@ -7,6 +7,8 @@ import type { AdminDeps } from './admin/deps.js';
 import type { HelperConfig } from './config.js';
 import type { EventSource } from './diagnostics.js';
 import type { EncodeFn } from './encode/encode-push.js';
+import { helperGateway, type Gateway } from './gateway/gateway.js';
+import { gatewayRoutes } from './gateway/router.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { HelperAppDeps } from './http/app.js';
 import { CheckService } from './intake/check-service.js';
@@ -54,6 +56,8 @@ export class Helper {
   readonly actions: OperatorActions;
   /** Check and repair (helper/repair/): repair jobs run in the same queue. */
   readonly repairs: RepairService;
+  /** The download gateway (helper/gateway/): its routes and its events' source. */
+  readonly gateway: Gateway;
   private readonly pool: CodecPool | undefined;
 
   private constructor(readonly config: HelperConfig, o: HelperOptions) {
@@ -63,6 +67,7 @@ export class Helper {
     const jobs = (this.jobs = new JobStore(path.join(config.dataDir, 'jobs')));
     const files = (this.files = new SpoolFiles(config.dataDir));
     const grid = (this.grid = new GridDirectory(config.storageServers, o.clientFactory));
+    this.gateway = helperGateway(grid, config.defaults.maxSegmentSize, (msg) => log.warn(msg));
     let encode = o.encode;
     if (!encode) {
       const pool = (this.pool = new CodecPool({ size: Math.max(1, Math.min(4, os.availableParallelism())) }));
@@ -106,20 +111,21 @@ export class Helper {
     return helper;
   }
 
-  /** What the client API (helper/http/app.ts) needs; the gateway's routes are added by start.ts. */
-  httpDeps(): Omit<HelperAppDeps, 'gatewayRoutes'> {
-    const { config, log, jobs, checks, datastore, intake, repairs, grid } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size };
+  /** What the client API (helper/http/app.ts) needs. */
+  httpDeps(): HelperAppDeps {
+    const { config, log, jobs, checks, datastore, intake, repairs, grid, gateway } = this;
+    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes({ gateway }) };
   }
 
-  /** What the admin side (helper/admin/) needs; its gateway's event source is added by start.ts. */
+  /** What the admin side (helper/admin/) needs; its metrics count the helper's and the gateway's events. */
   adminDeps(): AdminDeps {
     const { config, log, jobs, grid, queue, files, actions, sweeper, repairs, startedAt, source } = this;
-    return { config, log, jobs, grid, queue, files, actions, sweeper, repairKnown: (si) => repairs.repairKnown(si), startedAt, source, eventSources: [source] };
+    return { config, log, jobs, grid, queue, files, actions, sweeper, repairKnown: (si) => repairs.repairKnown(si), startedAt, source, eventSources: [source, this.gateway] };
   }
 
   async close(): Promise<void> {
     this.sweeper.close();
+    this.gateway.close();
     await this.queue.stop();
     await this.pool?.close();
     await this.grid.close();

@@ -6,8 +6,6 @@ import { Admin } from './admin/admin.js';
 import { createAdminApp } from './admin/app.js';
 import type { HelperConfig } from './config.js';
 import type { EncodeFn } from './encode/encode-push.js';
-import { gatewayOf } from './gateway/gateway.js';
-import { gatewayRoutes } from './gateway/router.js';
 import type { ClientFactory } from './grid/directory.js';
 import { Helper } from './helper.js';
 import { createHelperApp } from './http/app.js';
@@ -28,7 +26,7 @@ export const storageClientFactory =
 
 /** The helper's client API, with its gateway. */
 export function helperApp(helper: Helper): Express {
-  return createHelperApp({ ...helper.httpDeps(), gatewayRoutes: gatewayRoutes(helper) });
+  return createHelperApp(helper.httpDeps());
 }
 
 /** Opens the helper's state, starts its queue and serves its HTTP API. */
@@ -44,9 +42,7 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
   // The admin API, page and metrics have a listener of their own (loopback by default).
   let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
   if (config.adminToken) {
-    const deps = helper.adminDeps();
-    // The metrics also count what the helper's gateway publishes.
-    const a = await Admin.open({ ...deps, eventSources: [...deps.eventSources, gatewayOf(helper)] });
+    const a = await Admin.open(helper.adminDeps());
     try {
       const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
       admin = { admin: a, url: al.url, close: () => al.close() };

@@ -9,7 +9,8 @@ import { FerryError } from '../../core/errors.js';
 import { rootFromProof, uncleIndices } from '../../core/merkle.js';
 import type { Ueb } from '../../core/ueb.js';
 import type { ShareLayout } from '../../core/share-layout.js';
-import { classifyFailure, type ShareReader } from './share-reader.js';
+import { classifyShareFailure } from '../grid/share-failure.js';
+import type { ShareReader } from './share-reader.js';
 import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES } from './tree-nodes.js';
 
 export interface CrypttextHooks {
@@ -73,7 +74,7 @@ export class CrypttextProofs {
       try {
         await fetchWants(nodeWants(this.layout.crypttextTreeOffset, indices, got), (s, e) => r.read(s, e, signal));
       } catch (err) {
-        if (classifyFailure(err) === 'aborted') throw err;
+        if (classifyShareFailure(err) === 'aborted') throw err;
         this.hooks.failed(r, err);
         continue;
       }
@@ -111,7 +112,7 @@ export class CrypttextProofs {
         await fetchWants(nodeWants(this.layout.crypttextTreeOffset, want, this.nodes), (s, e) => source.read(s, e, signal));
         return source;
       } catch (err) {
-        if (classifyFailure(err) === 'aborted') throw err;
+        if (classifyShareFailure(err) === 'aborted') throw err;
         this.source = undefined;
         this.hooks.failed(source, err);
       }

@@ -7,18 +7,21 @@
  */
 import type { VerifyCap } from '../../core/capability.js';
 import { ErasureCodec } from '../../core/erasure/index.js';
-import { FerryError, FormatError, IntegrityError } from '../../core/errors.js';
-import { decodeShareHeader, layoutFor, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
-import { verifyUeb } from '../../core/share-verify.js';
+import { FerryError } from '../../core/errors.js';
+import type { ShareLayout } from '../../core/share-layout.js';
 import { formatStorageIndex } from '../../core/storage-index.js';
-import { UEB_BYTES, uebHash, type Ueb } from '../../core/ueb.js';
+import type { Ueb } from '../../core/ueb.js';
+import { publish } from '../diagnostics.js';
+import { messageOf, type ShareCopy } from '../grid/grid.js';
+import { reportCorruption, type GridIo } from '../grid/io.js';
+import { findFileShape, WrongCapabilityError, type FileShape, type UebFailure } from '../grid/open-file.js';
 import { CrypttextProofs } from './crypttext-proofs.js';
-import type { ShareLocation, ShareLocator } from './share-locator.js';
-import { classifyFailure, notEnoughShares, ShareReader, type FailureKind, type FileShape } from './share-reader.js';
-import { readShareRange, reportCorruption, type IoOptions } from './storage-io.js';
+import type { ShareLocator } from './share-locator.js';
+import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
+import { notEnoughShares, ShareReader } from './share-reader.js';
 
 export interface FileContextDeps {
-  io: IoOptions;
+  io: GridIo;
   locator: ShareLocator;
   /** Maximum segment sizes to guess the layout with, saving the header round trip when one is right. */
   segmentSizeHints: readonly number[];
@@ -26,8 +29,6 @@ export interface FileContextDeps {
   restMs: number;
   log?: (msg: string) => void;
 }
-
-type UebResult = { ueb: Ueb; layout: ShareLayout };
 
 export class FileContext implements FileShape {
   readonly codec: ErasureCodec;
@@ -39,6 +40,7 @@ export class FileContext implements FileShape {
     readonly cap: VerifyCap,
     readonly si: string,
     readonly ueb: Ueb,
+    readonly uebBytes: Buffer,
     readonly layout: ShareLayout,
     readonly readers: ShareReader[],
     private readonly deps: FileContextDeps,
@@ -62,20 +64,20 @@ export class FileContext implements FileShape {
     }
     const where = `${located.shares.length} share${located.shares.length === 1 ? '' : 's'} on ${located.asked - located.failed.length} of ${located.asked} servers`;
     // The UEB first: a cap whose k disagrees with it is INVALID_CAPABILITY, whatever the share count.
-    const { ueb, layout } = await readUeb(cap, si, located.shares, deps, where);
+    const { ueb, uebBytes, layout } = await readUeb(cap, si, located.shares, deps, where);
     if (located.distinct < ueb.k) {
       deps.locator.invalidate(si);
       throw notEnoughShares(located.distinct, ueb.k, where);
     }
     // A share whose UEB copy or header is damaged may still have good blocks: every block is checked anyway.
     const readers = located.shares.map((s) => new ShareReader({ si, ueb, layout }, s.shnum, s.server, deps.io));
-    return new FileContext(cap, si, ueb, layout, readers, deps);
+    return new FileContext(cap, si, ueb, uebBytes, layout, readers, deps);
   }
 
   /** Usable readers, fastest server first; primary shares (no decoding work) win near-ties. */
   ranked(exclude?: ReadonlySet<ShareReader>): ShareReader[] {
     const now = Date.now();
-    const score = (r: ShareReader) => this.deps.io.latency.estimate(r.server.id) + (r.primary ? 0 : 2);
+    const score = (r: ShareReader) => (this.deps.io.latency?.estimate(r.server.id) ?? 0) + (r.primary ? 0 : 2);
     return this.readers.filter((r) => r.usable(now) && !exclude?.has(r)).sort((a, b) => score(a) - score(b));
   }
 
@@ -86,30 +88,30 @@ export class FileContext implements FileShape {
   }
 
   /** Records a failed read: marks the reader, reports a corrupt share to its server. */
-  failed(reader: ShareReader, err: unknown): FailureKind {
+  failed(reader: ShareReader, err: unknown): ShareFailure {
     const known = reader.bad !== undefined;
     const kind = reader.fail(err, Date.now(), this.deps.restMs);
     if (kind === 'aborted' || known) return kind;
-    this.deps.io.stats.shareFailures++;
-    const reason = err instanceof Error ? err.message : String(err);
+    publish('ferry:gateway:share-failure', this.deps.io.source ?? this, () => ({ server: reader.server.id, shnum: reader.shnum, kind }));
+    const reason = messageOf(err);
     this.deps.log?.(`share ${reader.shnum} of ${this.si} on ${reader.server.url}: ${kind}: ${reason}`);
-    if (kind === 'corrupt') reportCorruption(this.deps.io, reader.server, this.si, reader.shnum, `ferry gateway: ${reason}`, this.deps.log);
+    if (kind === 'corrupt') void reportCorruption(this.deps.io, reader, this.si, `ferry gateway: ${reason}`);
     if (kind === 'missing') this.deps.locator.invalidate(this.si);
     return kind;
   }
 
   /** A share's crypttext nodes were wrong (reported; its blocks stay in use) or it failed to answer. */
   private crypttextFailed(reader: ShareReader, err: unknown): void {
-    if (classifyFailure(err) !== 'corrupt') {
+    if (classifyShareFailure(err) !== 'corrupt') {
       this.failed(reader, err);
       return;
     }
     if (reader.crypttextBad !== undefined) return;
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     reader.crypttextBad = reason;
-    this.deps.io.stats.shareFailures++;
+    publish('ferry:gateway:share-failure', this.deps.io.source ?? this, () => ({ server: reader.server.id, shnum: reader.shnum, kind: 'corrupt' }));
     this.deps.log?.(`share ${reader.shnum} of ${this.si} on ${reader.server.url}: corrupt crypttext tree: ${reason}`);
-    reportCorruption(this.deps.io, reader.server, this.si, reader.shnum, `ferry gateway: ${reason}`, this.deps.log);
+    void reportCorruption(this.deps.io, reader, this.si, `ferry gateway: ${reason}`);
   }
 
   /** Set once a segment could not be read: the next request builds a fresh context (shares may have moved or come back). */
@@ -124,91 +126,29 @@ export class FileContext implements FileShape {
 
 /**
  * The UEB from the first share that has one matching the capability, trying
- * two shares at a time (fastest servers first). Each try reads the header and,
- * in parallel, the UEB where the guessed layouts put it.
- * A UEB that does not match is only blamed on its share (reported as
- * corruption) once another share proved the capability right: otherwise a
- * mistyped capability would get every share of the file reported.
+ * two shares at a time (fastest servers first); each try reads the header
+ * and, in parallel, the UEB where the hinted layouts put it. A UEB that does
+ * not match is only blamed on its share (reported as corruption) once another
+ * share proved the capability right: otherwise a mistyped capability would
+ * get every share of the file reported.
  */
-async function readUeb(cap: VerifyCap, si: string, shares: ShareLocation[], deps: FileContextDeps, where: string): Promise<UebResult> {
+async function readUeb(cap: VerifyCap, si: string, shares: readonly ShareCopy[], deps: FileContextDeps, where: string): Promise<FileShape> {
   const { io } = deps;
-  const ordered = [...shares].sort((a, b) => io.latency.estimate(a.server.id) - io.latency.estimate(b.server.id));
-  const mismatched: ShareLocation[] = [];
-  let transient = 0;
-  const attempt = async (loc: ShareLocation): Promise<UebResult> => {
-    const read = (start: number, end: number) => readShareRange(io, loc.server, si, loc.shnum, start, end, undefined);
-    const guesses = new Map<number, ShareLayout>();
-    for (const hint of deps.segmentSizeHints) {
-      const l = layoutFor(cap.size, cap.k, cap.n, hint);
-      guesses.set(l.uebOffset, l);
+  const ordered = [...shares].sort((a, b) => (io.latency?.estimate(a.server.id) ?? 0) - (io.latency?.estimate(b.server.id) ?? 0));
+  const found = await findFileShape(io, cap, si, ordered, { parallel: 2, segmentSizeHints: deps.segmentSizeHints });
+  const reported = new Set<UebFailure>();
+  const report = (failures: UebFailure[]) => {
+    for (const f of failures) {
+      if (f.kind !== 'corrupt' || (!found.file && f.otherUeb) || reported.has(f)) continue;
+      reported.add(f);
+      void reportCorruption(io, f.copy, si, `ferry gateway: ${f.reason}`);
     }
-    const header = read(0, SHARE_HEADER_BYTES);
-    header.catch(() => undefined);
-    const guessed = await Promise.all(
-      [...guesses.values()].map((l) =>
-        read(l.uebOffset, l.end).then(
-          (b) => tryVerify(b, cap),
-          () => undefined,
-        ),
-      ),
-    );
-    const hit = guessed.find((g) => g !== undefined);
-    if (hit) return hit;
-    // Where the header puts the UEB, not where the cap's k, n and size would: a cap that
-    // disagrees with its file must still find the UEB, to be told INVALID_CAPABILITY.
-    const [, , , , uebOffset, end] = decodeShareHeader(await header).offsets;
-    if (end - uebOffset !== UEB_BYTES) throw new FormatError('CORRUPT_SHARE', `share ${loc.shnum}: header places a UEB of ${end - uebOffset} bytes`);
-    const bytes = await read(uebOffset, end);
-    if (!uebHash(bytes).equals(cap.uebHash)) throw new UebMismatch(loc.shnum);
-    return verifyUeb(bytes, cap.uebHash);
   };
-  for (let b = 0; b < ordered.length; b += 2) {
-    const batch = ordered.slice(b, b + 2);
-    try {
-      const found = await Promise.any(
-        batch.map((loc) =>
-          attempt(loc).catch((err: unknown) => {
-            const kind = classifyFailure(err);
-            if (kind === 'corrupt') {
-              if (err instanceof UebMismatch) mismatched.push(loc);
-              else reportCorruption(io, loc.server, si, loc.shnum, `ferry gateway: ${err instanceof Error ? err.message : String(err)}`, deps.log);
-            } else {
-              transient++;
-            }
-            throw err;
-          }),
-        ),
-      );
-      checkAgainstCap(found.ueb, cap);
-      for (const loc of mismatched) reportCorruption(io, loc.server, si, loc.shnum, 'ferry gateway: UEB does not match the capability', deps.log);
-      return found;
-    } catch (err) {
-      if (err instanceof FerryError && err.code === 'INVALID_CAPABILITY') throw err;
-    }
+  report(found.failures);
+  if (found.file) {
+    void found.settled.then(report); // the other copy of the last batch may answer after the file was found
+    return found.file;
   }
-  if (transient === 0 && mismatched.length > 0) {
-    throw new FerryError('NOT_FOUND', `the shares found for this storage index do not match the capability (${where})`);
-  }
+  if (found.wrongCapability) throw new WrongCapabilityError(where);
   throw notEnoughShares(0, cap.k, `no share yielded the file's UEB (${where})`);
-}
-
-function tryVerify(bytes: Uint8Array, cap: VerifyCap): UebResult | undefined {
-  try {
-    return verifyUeb(bytes, cap.uebHash);
-  } catch {
-    return undefined;
-  }
-}
-
-class UebMismatch extends IntegrityError {
-  constructor(shnum: number) {
-    super(`share ${shnum}: UEB does not match the capability`, { shnum });
-  }
-}
-
-/** The capability repeats k, n and size; a capability that disagrees with its own UEB is malformed. */
-function checkAgainstCap(ueb: Ueb, cap: VerifyCap): void {
-  if (ueb.k !== cap.k || ueb.n !== cap.n || ueb.size !== cap.size) {
-    throw new FerryError('INVALID_CAPABILITY', `capability says k=${cap.k} n=${cap.n} size=${cap.size} but the file has k=${ueb.k} n=${ueb.n} size=${ueb.size}`);
-  }
 }

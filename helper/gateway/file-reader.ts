@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import type { SeekableCipher } from '../../core/crypto/cipher.js';
 import type { FileContext } from './file-context.js';
 import { fetchSegment, type VerifiedSegment } from './segment-fetcher.js';
+import { publish, type EventSource } from '../diagnostics.js';
 import type { GatewayStats } from './stats.js';
 
 export type SegmentSource = (i: number, windowLast: number, signal: AbortSignal) => Promise<VerifiedSegment>;
@@ -24,6 +25,8 @@ export interface PlaintextReaderOptions {
   /** Segments fetched ahead of the one being sent (default 2). */
   readAhead?: number;
   stats: GatewayStats;
+  /** Who the `ferry:gateway:served` events are attributed to. */
+  events: EventSource;
   /** Where segments come from (default: fetchSegment on ctx); multipart responses share a cache. */
   source?: SegmentSource;
 }
@@ -97,7 +100,6 @@ export class PlaintextReader extends Readable {
         this.warmUp();
         this.queue.shift();
         this.o.stats.releaseSegment();
-        this.o.stats.segmentsServed++;
         if (!this.send(seg)) return;
       }
     } catch (err) {
@@ -112,7 +114,7 @@ export class PlaintextReader extends Readable {
     const from = Math.max(this.o.start, seg.start);
     const to = Math.min(this.o.end, seg.start + seg.ciphertext.length);
     const plain = this.o.cipher.xorAt(from, seg.ciphertext.subarray(from - seg.start, to - seg.start));
-    this.o.stats.bytesServed += plain.length;
+    publish('ferry:gateway:served', this.o.events, () => ({ bytes: plain.length, segments: 1 }));
     return this.push(plain);
   }
 

@@ -1,16 +1,18 @@
 /**
  * The download gateway's state: settings, counters, server latencies, the
  * share locator and a short-lived cache of file contexts (so that the range
- * requests of one download reuse lookups and verified hashes). One per helper
- * process; `gatewayOf(helper)` creates it on first use.
+ * requests of one download reuse lookups and verified hashes). One per helper,
+ * built with it (`helperGateway`) and handed to the routes. The gateway is
+ * also the `source` of the events it publishes.
  */
 import { formatVerifyCap, type VerifyCap } from '../../core/capability.js';
 import { DEFAULT_MAX_SEGMENT_SIZE } from '../../core/params.js';
-import type { Helper } from '../helper.js';
+import type { GridDirectory } from '../grid/directory.js';
+import type { GridServer } from '../grid/grid.js';
+import { ServerLatency, type GridIo } from '../grid/io.js';
 import { FileContext } from './file-context.js';
 import { ShareLocator } from './share-locator.js';
 import { GatewayStats } from './stats.js';
-import { ServerLatency, type GatewayServer, type GatewayStorageClient, type IoOptions } from './storage-io.js';
 
 export interface GatewaySettings {
   /** A share read (or list) that takes longer is abandoned and another share used (default 30 s). */
@@ -29,17 +31,18 @@ export interface GatewaySettings {
 
 export interface GatewayOptions extends Partial<GatewaySettings> {
   /** The storage servers, as currently known. */
-  servers: () => GatewayServer[];
+  servers: () => GridServer[];
   /** Share-list answers are reused this long (default 10 s). */
   locateTtlMs?: number;
   log?: (msg: string) => void;
 }
 
 export class Gateway {
-  readonly stats = new GatewayStats();
+  readonly stats = new GatewayStats(this);
   readonly latency = new ServerLatency();
   readonly settings: GatewaySettings;
-  readonly io: IoOptions;
+  /** How its storage calls run: timeouts, latencies, in-flight gauges, events attributed to this gateway. */
+  readonly io: GridIo;
   readonly locator: ShareLocator;
   private readonly contexts = new Map<string, { at: number; ctx: Promise<FileContext>; ready?: FileContext }>();
   readonly log: ((msg: string) => void) | undefined;
@@ -55,15 +58,17 @@ export class Gateway {
     };
     const settings = this.settings;
     // Read through `settings`, so that a change (tests shorten the timeout) applies at once.
+    this.log = o.log;
     this.io = {
-      stats: this.stats,
+      gauges: this.stats,
       latency: this.latency,
+      source: this,
+      log: o.log,
       get timeoutMs() {
         return settings.timeoutMs;
       },
     };
-    this.log = o.log;
-    this.locator = new ShareLocator({ io: this.io, servers: o.servers, ttlMs: o.locateTtlMs });
+    this.locator = new ShareLocator({ io: this.io, servers: o.servers, ttlMs: o.locateTtlMs, events: this });
   }
 
   /** The file's context: cached, or built (locate + UEB). Rejects with NOT_FOUND, NOT_ENOUGH_SHARES, … */
@@ -100,28 +105,28 @@ export class Gateway {
   clear(): void {
     this.contexts.clear();
   }
+
+  /** Stops counting events; cached contexts are dropped. */
+  close(): void {
+    this.clear();
+    this.stats.close();
+  }
 }
 
-const gateways = new WeakMap<Helper, Gateway>();
 const PROBE_EVERY_MS = 30_000;
 
-/** The helper's gateway, created on first use; its storage servers are the helper's grid. */
-export function gatewayOf(helper: Helper): Gateway {
-  let g = gateways.get(helper);
-  if (!g) {
-    let lastProbe = 0;
-    const servers = (): GatewayServer[] => {
-      const known = helper.grid.known();
-      // Servers that never answered have no id yet: look for them now and then, without waiting.
-      if (known.length < helper.grid.size && Date.now() - lastProbe > PROBE_EVERY_MS) {
-        lastProbe = Date.now();
-        helper.grid.probe().catch(() => undefined);
-      }
-      return known.map((s) => ({ id: s.id, url: s.url, client: s.client as GatewayStorageClient }));
-    };
-    const hints = [...new Set([DEFAULT_MAX_SEGMENT_SIZE, helper.config.defaults.maxSegmentSize])];
-    g = new Gateway({ servers, segmentSizeHints: hints, log: (msg) => helper.log.warn(msg) });
-    gateways.set(helper, g);
-  }
-  return g;
+/** The gateway of a helper: its storage servers are the helper's grid. */
+export function helperGateway(grid: GridDirectory, maxSegmentSize: number, log: (msg: string) => void): Gateway {
+  let lastProbe = 0;
+  const servers = (): GridServer[] => {
+    const known = grid.known();
+    // Servers that never answered have no id yet: look for them now and then, without waiting.
+    if (known.length < grid.size && Date.now() - lastProbe > PROBE_EVERY_MS) {
+      lastProbe = Date.now();
+      grid.probe().catch(() => undefined);
+    }
+    return known;
+  };
+  const hints = [...new Set([DEFAULT_MAX_SEGMENT_SIZE, maxSegmentSize])];
+  return new Gateway({ servers, segmentSizeHints: hints, log });
 }

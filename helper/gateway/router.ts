@@ -12,18 +12,23 @@ import { etagOf, parseReadCap, verifyCapOf, type ReadCap } from '../../core/capa
 import { cipherReady, SeekableCipher } from '../../core/crypto/cipher.js';
 import { FerryError } from '../../core/errors.js';
 import { formatContentRange, formatUnsatisfiedContentRange, type ByteRange } from '../../runtime/http/range.js';
-import type { Helper } from '../helper.js';
+import { publish } from '../diagnostics.js';
 import type { FileContext } from './file-context.js';
 import { PlaintextReader, type SegmentSource } from './file-reader.js';
-import { gatewayOf, type Gateway } from './gateway.js';
+import type { Gateway } from './gateway.js';
 import { contentDisposition, Multipart, notModified, planResponse } from './http-semantics.js';
 import { fetchSegment, type VerifiedSegment } from './segment-fetcher.js';
 
 export const GATEWAY_PATH = '/uri';
 
+/** What the gateway routes need (the Helper has it). */
+export interface GatewayDeps {
+  gateway: Gateway;
+}
+
 /** The helper's gateway routes (mounted by helper/http/app.ts). */
-export function gatewayRoutes(helper: Helper): Router {
-  return gatewayRouter(gatewayOf(helper));
+export function gatewayRoutes(deps: GatewayDeps): Router {
+  return gatewayRouter(deps.gateway);
 }
 
 export function gatewayRouter(gateway: Gateway): Router {
@@ -44,7 +49,7 @@ let sodium: Promise<void> | undefined;
 
 function fileHandler(gateway: Gateway): RequestHandler {
   return async (req, res) => {
-    gateway.stats.requests++;
+    publish('ferry:gateway:request', gateway, () => ({ method: req.method }));
     const cap = parseReadCap(String(req.params.cap));
     const etag = etagOf(verifyCapOf(cap));
     const size = cap.size;
@@ -123,6 +128,7 @@ async function openReader(gateway: Gateway, ctx: FileContext, cap: ReadCap, rang
     end: range.end,
     readAhead: gateway.settings.readAhead,
     stats: gateway.stats,
+    events: gateway,
     source,
   });
 }
@@ -155,7 +161,7 @@ async function serve(gateway: Gateway, body: Readable, ready: () => Promise<void
   } catch (err) {
     if (!res.destroyed) res.destroy();
     if (err instanceof FerryError && err.code !== 'ABORTED') {
-      gateway.stats.responsesCut++;
+      publish('ferry:gateway:cut', gateway, () => ({ reason: err.message }));
       gateway.log?.(`download cut after headers: ${err.message}`);
     }
   }

@@ -9,7 +9,7 @@
 import { FerryError } from '../../core/errors.js';
 import { segmentRange } from '../../core/params.js';
 import type { FileContext } from './file-context.js';
-import { framedBuffer, framedDigest, SEGMENT_PREFIX } from './digest.js';
+import { framedBuffer, framedDigest, frameLength, TAGS } from '../../core/tagged-hash.js';
 import type { ShareReader } from './share-reader.js';
 
 export interface VerifiedSegment {
@@ -85,8 +85,8 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
   );
   const length = end - start;
   // The segment, unpadded, after the crypttext tag: one copy, then hashed off the event loop.
-  const framed = framedBuffer(SEGMENT_PREFIX, length);
-  let at = SEGMENT_PREFIX.length;
+  const framed = framedBuffer(TAGS.crypttextSegment, length);
+  let at = frameLength(TAGS.crypttextSegment);
   for (const b of primary) {
     const n = Math.min(b.length, framed.length - at);
     if (n <= 0) break;
@@ -94,5 +94,5 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
     at += n;
   }
   await crypttext.verify(i, await framedDigest(framed), windowLast, signal);
-  return { index: i, start, ciphertext: framed.subarray(SEGMENT_PREFIX.length) };
+  return { index: i, start, ciphertext: framed.subarray(frameLength(TAGS.crypttextSegment)) };
 }

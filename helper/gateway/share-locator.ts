@@ -4,12 +4,12 @@
  * range requests a download manager or a media player sends do not each pay a
  * round of lists. Concurrent lookups of one storage index share one round.
  */
-import { listShares, type GatewayServer, type IoOptions } from './storage-io.js';
+import { publish, type EventSource } from '../diagnostics.js';
+import type { GridServer, ShareCopy } from '../grid/grid.js';
+import type { GridIo } from '../grid/io.js';
+import { surveyShares } from '../grid/locate.js';
 
-export interface ShareLocation {
-  shnum: number;
-  server: GatewayServer;
-}
+export type ShareLocation = ShareCopy;
 
 export interface Located {
   /** Every (share, server) pair found, in no particular order. */
@@ -23,9 +23,11 @@ export interface Located {
 }
 
 export interface ShareLocatorOptions {
-  io: IoOptions;
+  io: GridIo;
   /** The storage servers, as currently known. */
-  servers: () => GatewayServer[];
+  servers: () => GridServer[];
+  /** Who the `ferry:gateway:locate` events are attributed to. */
+  events: EventSource;
   /** How long an answer that found shares is reused (default 10 s). */
   ttlMs?: number;
   /** How long an answer that found nothing is reused (default 1 s: an upload may just be finishing). */
@@ -54,7 +56,7 @@ export class ShareLocator {
     const t = this.now();
     const hit = this.cache.get(si);
     if (hit && t - hit.at < this.ttlMs) {
-      this.o.io.stats.locateCacheHits++;
+      publish('ferry:gateway:locate', this.o.events, () => ({ si, cached: true }));
       return hit.answer;
     }
     const answer = this.ask(si).then((located) => {
@@ -75,19 +77,10 @@ export class ShareLocator {
   }
 
   private async ask(si: string): Promise<Located> {
-    this.o.io.stats.locates++;
+    publish('ferry:gateway:locate', this.o.events, () => ({ si, cached: false }));
     const servers = this.o.servers();
-    const shares: ShareLocation[] = [];
-    const failed: { url: string; error: string }[] = [];
-    await Promise.all(
-      servers.map(async (server) => {
-        try {
-          for (const shnum of await listShares(this.o.io, server, si)) shares.push({ shnum, server });
-        } catch (err) {
-          failed.push({ url: server.url, error: err instanceof Error ? err.message : String(err) });
-        }
-      }),
-    );
-    return { shares, distinct: new Set(shares.map((s) => s.shnum)).size, asked: servers.length, failed };
+    const survey = await surveyShares(servers, si, this.o.io);
+    const failed = survey.unreachable.map((u) => ({ url: u.server.url, error: u.error }));
+    return { shares: survey.copies, distinct: survey.existing.size, asked: servers.length, failed };
   }
 }

@@ -8,23 +8,18 @@
  */
 import { FerryError, IntegrityError } from '../../core/errors.js';
 import { HASH_BYTES, rootFromProof, uncleIndices } from '../../core/merkle.js';
-import { blockRange, type ShareLayout } from '../../core/share-layout.js';
+import { blockRange } from '../../core/share-layout.js';
 import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
-import type { Ueb } from '../../core/ueb.js';
-import { BLOCK_PREFIX, framedDigest } from './digest.js';
+import { framedDigest, frameLength, TAGS } from '../../core/tagged-hash.js';
+import type { GridServer } from '../grid/grid.js';
+import { readExact, readFramed, type GridIo } from '../grid/io.js';
+import type { FileShape } from '../grid/open-file.js';
 import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
-import { readShareFramed, readShareRange, type GatewayServer, type IoOptions } from './storage-io.js';
 import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES, type Want } from './tree-nodes.js';
 
-/** What went wrong with a share read, for the fail-over policy. */
-export type FailureKind = ShareFailure;
-export const classifyFailure = classifyShareFailure;
 
-export interface FileShape {
-  si: string;
-  ueb: Ueb;
-  layout: ShareLayout;
-}
+/** What a share reader needs of its file. */
+export type ReaderFile = Pick<FileShape, 'si' | 'ueb' | 'layout'>;
 
 export class ShareReader {
   private readonly verifier: ShareVerifier;
@@ -41,10 +36,10 @@ export class ShareReader {
   restUntil = 0;
 
   constructor(
-    readonly file: FileShape,
+    readonly file: ReaderFile,
     readonly shnum: number,
-    readonly server: GatewayServer,
-    private readonly io: IoOptions,
+    readonly server: GridServer,
+    private readonly io: GridIo,
   ) {
     this.verifier = new ShareVerifier(file.ueb, file.layout, shnum);
   }
@@ -59,7 +54,7 @@ export class ShareReader {
 
   /** Raw bytes of this share (no verification): for the UEB, headers and crypttext nodes. */
   read(start: number, end: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
-    return readShareRange(this.io, this.server, this.file.si, this.shnum, start, end, signal);
+    return readExact({ ...this.io, signal }, this, this.file.si, start, end);
   }
 
   /**
@@ -71,7 +66,7 @@ export class ShareReader {
   async block(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const br = blockRange(this.file.layout, segment);
     const [framed, uncles] = await Promise.all([
-      readShareFramed(this.io, this.server, this.file.si, this.shnum, br.offset, br.offset + br.length, BLOCK_PREFIX, signal),
+      readFramed({ ...this.io, signal }, this, this.file.si, br.offset, br.offset + br.length, TAGS.block),
       this.serial(() => this.ensureProof(segment, windowLast, signal)),
     ]);
     const leaf = await framedDigest(framed);
@@ -80,7 +75,7 @@ export class ShareReader {
       this.nodes.clear();
       throw new IntegrityError(`share ${this.shnum}: block ${segment} fails its hash`, { shnum: this.shnum, segment });
     }
-    return framed.subarray(BLOCK_PREFIX.length);
+    return framed.subarray(frameLength(TAGS.block));
   }
 
   /** Root, share chain (first time) and the uncles of `segment` onwards, unless already here; returns the uncles of `segment`. */
@@ -119,8 +114,8 @@ export class ShareReader {
   }
 
   /** Marks the share after a failed read; returns what kind of failure it was. */
-  fail(err: unknown, now: number, restMs: number): FailureKind {
-    const kind = classifyFailure(err);
+  fail(err: unknown, now: number, restMs: number): ShareFailure {
+    const kind = classifyShareFailure(err);
     if (kind === 'corrupt' || kind === 'missing') this.bad = err instanceof Error ? err.message : String(err);
     else if (kind === 'transient') this.restUntil = now + restMs;
     return kind;

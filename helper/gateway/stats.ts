@@ -1,9 +1,15 @@
 /**
- * Counters for the download gateway. Plain numbers, cheap to bump, read by the
- * leak tests (every gauge returns to 0 once requests are over), the benchmark
- * (bytes read from storage per request) and, later, the admin/metrics pages.
+ * The gateway's numbers. The in-flight gauges are plain fields, bumped where
+ * things start and end (the leak tests check they all return to 0). Totals
+ * are not counted here by the code that does the work: it publishes
+ * `ferry:grid:*` and `ferry:gateway:*` events (helper/diagnostics.ts), and
+ * GatewayStats adds up those of its own gateway, for the tests and the
+ * benchmark; metrics and the admin page subscribe the same way.
  */
-export class GatewayStats {
+import { subscribe, type EventSource } from '../diagnostics.js';
+import type { IoGauges } from '../grid/io.js';
+
+export class GatewayStats implements IoGauges {
   // ---- gauges: must all be 0 when no download is running ----
   /** Share reads sent to a storage server and not yet settled (body fully read or aborted). */
   shareReadsInFlight = 0;
@@ -16,7 +22,7 @@ export class GatewayStats {
   /** Highest `segmentsHeld` seen (memory bound check). */
   segmentsHeldPeak = 0;
 
-  // ---- totals ----
+  // ---- totals, from events ----
   requests = 0;
   shareReads = 0;
   /** Bytes received from storage servers (blocks, hash nodes, UEBs, headers). */
@@ -31,6 +37,29 @@ export class GatewayStats {
   bytesServed = 0;
   /** Responses cut after their headers were sent. */
   responsesCut = 0;
+
+  private readonly unsubscribe: (() => void)[];
+
+  constructor(source: EventSource) {
+    this.unsubscribe = [
+      subscribe('ferry:gateway:request', source, () => this.requests++),
+      subscribe('ferry:grid:read', source, (e) => {
+        this.shareReads++;
+        this.bytesFromStorage += e.bytes;
+      }),
+      subscribe('ferry:gateway:served', source, (e) => {
+        this.bytesServed += e.bytes;
+        this.segmentsServed += e.segments;
+      }),
+      subscribe('ferry:gateway:share-failure', source, () => this.shareFailures++),
+      subscribe('ferry:grid:corruption-report', source, () => this.corruptionReports++),
+      subscribe('ferry:gateway:locate', source, (e) => {
+        if (e.cached) this.locateCacheHits++;
+        else this.locates++;
+      }),
+      subscribe('ferry:gateway:cut', source, () => this.responsesCut++),
+    ];
+  }
 
   holdSegment(): void {
     this.segmentsHeld++;
@@ -47,6 +76,12 @@ export class GatewayStats {
   }
 
   snapshot(): Record<string, number> {
-    return { ...this } as unknown as Record<string, number>;
+    const { unsubscribe: _, ...fields } = this;
+    return fields as unknown as Record<string, number>;
+  }
+
+  /** Stops counting (the gateway is closed). */
+  close(): void {
+    for (const off of this.unsubscribe) off();
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Fetching just the hash-tree nodes a verifier needs, and the byte-range
  * arithmetic shared by the share reader and the crypttext node store: wanted
- * pieces of a share are sorted, pieces closer than `maxGap` bytes are merged
- * into one Range request, and the requests run concurrently.
+ * pieces of a share are merged into few Range requests (helper/grid/io.ts
+ * fetchMerged), and the requests run concurrently.
  */
 import { HASH_BYTES, uncleIndices } from '../../core/merkle.js';
+import { fetchMerged } from '../grid/io.js';
 
 /** A piece of a share the caller wants, handed its bytes once read. */
 export interface Want {
@@ -19,29 +20,11 @@ export const PROOF_WINDOW = 32;
 /** Nodes one window's proofs can need at most: about 2 per leaf, plus one per level of the tree. */
 export const WINDOW_NODES = 2 * PROOF_WINDOW + 64;
 
-/** Two reads closer than this become one (the gap's bytes cost less than another request). */
-export const DEFAULT_MAX_GAP = 1024;
-
-/** Reads all wants with as few range requests as `maxGap` allows, in parallel. */
-export async function fetchWants(wants: Want[], read: (start: number, end: number) => Promise<Uint8Array>, maxGap = DEFAULT_MAX_GAP): Promise<void> {
+/** Reads all wants with as few range requests as the grid's merge gap allows, in parallel. */
+export async function fetchWants(wants: Want[], read: (start: number, end: number) => Promise<Uint8Array>): Promise<void> {
   if (wants.length === 0) return;
-  const sorted = [...wants].sort((a, b) => a.start - b.start);
-  const groups: { start: number; end: number; members: Want[] }[] = [];
-  for (const w of sorted) {
-    const last = groups[groups.length - 1];
-    if (last && w.start - last.end <= maxGap) {
-      last.end = Math.max(last.end, w.end);
-      last.members.push(w);
-    } else {
-      groups.push({ start: w.start, end: w.end, members: [w] });
-    }
-  }
-  await Promise.all(
-    groups.map(async (g) => {
-      const bytes = await read(g.start, g.end);
-      for (const w of g.members) w.take(bytes.subarray(w.start - g.start, w.end - g.start));
-    }),
-  );
+  const parts = await fetchMerged(wants, read);
+  wants.forEach((w, i) => w.take(parts[i]));
 }
 
 /** Union of the uncle chains of leaves first..last (inclusive), ascending. */

@@ -1,16 +1,11 @@
-import type { CallOpts, GridServer, ShareServerClient } from './grid.js';
+import type { GridClient, GridServer } from './grid.js';
 
 export interface StorageEndpoint {
   url: string;
   token: string;
 }
 
-export interface DirectoryClient extends ShareServerClient {
-  info(opts?: CallOpts): Promise<{ serverId: string; availableSpace: number }>;
-  close(): Promise<void>;
-}
-
-export type ClientFactory = (endpoint: StorageEndpoint) => DirectoryClient;
+export type ClientFactory = (endpoint: StorageEndpoint) => GridClient;
 
 export interface ServerHealth {
   url: string;
@@ -28,7 +23,7 @@ export interface ServerHealth {
  * yet is asked again each time the list is needed.
  */
 export class GridDirectory {
-  private readonly entries: { endpoint: StorageEndpoint; client: DirectoryClient; health: ServerHealth }[];
+  private readonly entries: { endpoint: StorageEndpoint; client: GridClient; health: ServerHealth }[];
 
   constructor(endpoints: StorageEndpoint[], factory: ClientFactory) {
     this.entries = endpoints.map((endpoint) => ({ endpoint, client: factory(endpoint), health: { url: endpoint.url, reachable: false } }));

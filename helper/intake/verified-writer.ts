@@ -1,10 +1,9 @@
-import { webcrypto } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../core/errors.js';
 import { HASH_BYTES } from '../../core/merkle.js';
 import type { FileGeometry } from '../../core/params.js';
-import { netstring, TAGS } from '../../core/tagged-hash.js';
+import { framedDigest, netstring, TAGS } from '../../core/tagged-hash.js';
 
 export interface VerifiedWriteOptions {
   file: string;
@@ -28,7 +27,7 @@ interface InFlight {
   segment: number;
   end: number;
   buf: Buffer;
-  done: Promise<[unknown, ArrayBuffer]>;
+  done: Promise<[unknown, Uint8Array]>;
 }
 
 /**
@@ -93,7 +92,7 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   const launch = () => {
     const len = segEnd - segStart;
     const buf = cur;
-    const done = Promise.all([fh.write(buf, PREFIX.length, len, segStart), webcrypto.subtle.digest('SHA-256', buf.subarray(0, PREFIX.length + len))]);
+    const done = Promise.all([fh.write(buf, PREFIX.length, len, segStart), framedDigest(buf.subarray(0, PREFIX.length + len))]);
     done.catch(() => undefined); // observed in settleOne
     inFlight.push({ segment, end: segEnd, buf, done });
     segment++;

@@ -6,8 +6,9 @@
  * any h-k servers' worth of matched shares.
  */
 
-/** edges: shnum -> servers holding (or about to hold) it. */
-export type ShareGraph = Map<number, Set<string>>;
+import type { ShareGraph } from '../grid/grid.js';
+
+export type { ShareGraph };
 
 /** Maximum bipartite matching (augmenting paths; n <= 256 shares). Returns shnum -> server. */
 export function maximumMatching(graph: ShareGraph): Map<number, string> {

@@ -22,7 +22,7 @@ export function buildCheckReport(insp: Inspection, happy: number, health: Server
     if (!entry) continue;
     if (v.status === 'good') entry.shares.push(v.copy.shnum);
     else if (v.status === 'corrupt') entry.corrupt.push(v.copy.shnum);
-    else if (v.status === 'unreachable') entry.unreadable.push(v.copy.shnum);
+    else if (v.status === 'transient') entry.unreadable.push(v.copy.shnum);
   }
   const happiness = happinessOf(insp.good);
   const missing = Array.from({ length: n }, (_, i) => i).filter((s) => !insp.good.has(s));
@@ -44,7 +44,7 @@ export function buildCheckReport(insp: Inspection, happy: number, health: Server
       .filter((v) => v.status === 'corrupt')
       .map((v) => ({ shnum: v.copy.shnum, server: v.copy.server.id, reason: v.reason ?? 'failed verification', reported: v.reported ?? false })),
     servers,
-    ...(!insp.file && insp.verdicts.some((v) => /UEB does not match the capability/.test(v.reason ?? ''))
+    ...(!insp.file && insp.verdicts.some((v) => v.otherUeb)
       ? { warning: 'no copy has the UEB this capability names: is it the right capability? (no server was told its shares are corrupt)' }
       : {}),
   };

@@ -1,18 +1,19 @@
 /**
  * The state of one file on the grid, as check and repair both need it:
  * survey (who lists which share), the UEB, and a verdict for every listed
- * copy (good, corrupt, gone, or unreachable). Newly found corrupt copies are
+ * copy (good, corrupt, missing, or transient). Newly found corrupt copies are
  * reported to their servers.
  */
 import type { VerifyCap } from '../../core/capability.js';
-import type { GridServer } from '../grid/grid.js';
+import { addEdge, copyKey, messageOf, type GridServer, type ShareCopy, type ShareGraph } from '../grid/grid.js';
+import { mapLimit, reportCorruption, type GridIo } from '../grid/io.js';
+import { surveyShares } from '../grid/locate.js';
+import { findFileShape, type FileShape } from '../grid/open-file.js';
+import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
 import type { CorruptShare } from '../jobs/job.js';
-import type { ShareGraph } from '../push/happiness.js';
-import { classify, copyKey, mapLimit, messageOf, reportCorrupt, type IoSettings, type ShareCopy } from './storage-io.js';
-import { learnFile, surveyFile } from './survey.js';
-import { checkShareCheap, checkShareFull, DEFAULT_VERIFY_SETTINGS, type FileShape, type VerifySettings } from './verify-shares.js';
+import { checkShareCheap, checkShareFull, DEFAULT_VERIFY_SETTINGS, type VerifySettings } from './verify-shares.js';
 
-export type CopyStatus = 'good' | 'corrupt' | 'gone' | 'unreachable';
+export type CopyStatus = 'good' | Exclude<ShareFailure, 'aborted'>;
 
 export interface CopyVerdict {
   copy: ShareCopy;
@@ -25,6 +26,8 @@ export interface CopyVerdict {
   depth?: 'cheap' | 'full';
   /** A corrupt copy this inspection reported to its server. */
   reported?: boolean;
+  /** The copy holds a well-formed UEB of another file (set while no copy gave this file's). */
+  otherUeb?: boolean;
 }
 
 export interface Inspection {
@@ -48,7 +51,7 @@ export interface Inspection {
 }
 
 export interface InspectOptions {
-  io: IoSettings;
+  io: GridIo;
   surveyTimeoutMs: number;
   /** Check every byte of every copy. */
   verify: boolean;
@@ -66,7 +69,7 @@ export interface InspectOptions {
 }
 
 export async function inspectFile(cap: VerifyCap, si: string, servers: GridServer[], o: InspectOptions): Promise<Inspection> {
-  const survey = await surveyFile(servers, si, o.surveyTimeoutMs);
+  const survey = await surveyShares(servers, si, { ...o.io, timeoutMs: o.surveyTimeoutMs, signal: undefined });
   const known = o.knownCorrupt ?? new Map<string, string>();
   const verdicts = new Map<string, CopyVerdict>();
   const keyOf = (c: ShareCopy) => copyKey(c.shnum, c.server.id);
@@ -75,10 +78,9 @@ export async function inspectFile(cap: VerifyCap, si: string, servers: GridServe
     if (reason !== undefined) verdicts.set(keyOf(c), { copy: c, status: 'corrupt', reason });
   }
   const candidates = survey.copies.filter((c) => !verdicts.has(keyOf(c)));
-  const learnt = await learnFile(o.io, cap, si, candidates);
-  for (const f of learnt.failures) {
-    verdicts.set(keyOf(f.copy), { copy: f.copy, status: f.kind === 'corrupt' ? 'corrupt' : f.kind === 'gone' ? 'gone' : 'unreachable', reason: f.reason });
-  }
+  // Primary shares first: a file usually has them, and order makes runs repeatable.
+  const learnt = await findFileShape(o.io, cap, si, candidates);
+  for (const f of learnt.failures) verdicts.set(keyOf(f.copy), { copy: f.copy, status: f.kind, reason: f.reason, otherUeb: f.otherUeb });
   const file = learnt.file;
   const settings = o.verifySettings ?? DEFAULT_VERIFY_SETTINGS;
   const check = async (c: ShareCopy, full: boolean): Promise<CopyVerdict> => {
@@ -86,9 +88,9 @@ export async function inspectFile(cap: VerifyCap, si: string, servers: GridServe
       const blockRoot = full ? await checkShareFull(o.io, file!, c, settings) : await checkShareCheap(o.io, file!, c);
       return { copy: c, status: 'good', blockRoot, depth: full ? 'full' : 'cheap' };
     } catch (err) {
-      const kind = classify(err);
+      const kind = classifyShareFailure(err);
       if (kind === 'aborted') throw err;
-      return { copy: c, status: kind === 'corrupt' ? 'corrupt' : kind, reason: messageOf(err) };
+      return { copy: c, status: kind, reason: messageOf(err) };
     }
   };
   if (file) {
@@ -108,7 +110,7 @@ export async function inspectFile(cap: VerifyCap, si: string, servers: GridServe
       list
         .filter((v) => v.status === 'corrupt' && !known.has(keyOf(v.copy)))
         .map(async (v) => {
-          v.reported = await reportCorrupt(o.io, v.copy, si, `${o.reporter ?? 'ferry check'}: ${v.reason ?? 'failed verification'}`);
+          v.reported = await reportCorruption(o.io, v.copy, si, `${o.reporter ?? 'ferry check'}: ${v.reason ?? 'failed verification'}`);
         }),
     );
   }
@@ -116,8 +118,7 @@ export async function inspectFile(cap: VerifyCap, si: string, servers: GridServe
   const roots = new Map<number, Buffer>();
   for (const v of list) {
     if (v.status !== 'good') continue;
-    if (!good.has(v.copy.shnum)) good.set(v.copy.shnum, new Set());
-    good.get(v.copy.shnum)!.add(v.copy.server.id);
+    addEdge(good, v.copy.shnum, v.copy.server.id);
     roots.set(v.copy.shnum, v.blockRoot!);
   }
   const corrupt = list.filter((v) => v.status === 'corrupt').map((v) => ({ shnum: v.copy.shnum, server: v.copy.server.id, reason: v.reason ?? 'failed verification' }));
@@ -128,7 +129,7 @@ export async function inspectFile(cap: VerifyCap, si: string, servers: GridServe
     servers,
     reachable: survey.reachable,
     unreachable: survey.unreachable,
-    listed: survey.listed,
+    listed: survey.existing,
     file,
     verdicts: list,
     good,

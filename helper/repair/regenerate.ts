@@ -14,24 +14,26 @@
  * Memory: two windows of source blocks and the blocks of three segments,
  * whatever the file size, plus 32 bytes per segment for every share computed.
  */
-import { IntegrityError } from '../../core/errors.js';
-import { HASH_BYTES } from '../../core/merkle.js';
+import { FerryError, IntegrityError } from '../../core/errors.js';
+import { HASH_BYTES, MerkleTree } from '../../core/merkle.js';
 import { segmentRange } from '../../core/params.js';
-import { webcrypto } from 'node:crypto';
 import { blockHashesAsync } from '../../core/share-builder.js';
-import { blockRange } from '../../core/share-layout.js';
-import { netstring, TAGS } from '../../core/tagged-hash.js';
-import type { ShareSink } from '../push/share-sink.js';
+import { encodeShareHeader } from '../../core/share-layout.js';
+import { framedBuffer, framedDigest, frameLength, TAGS } from '../../core/tagged-hash.js';
+import { messageOf, type ShareCopy } from '../grid/grid.js';
+import { readPieces, type GridIo } from '../grid/io.js';
+import type { FileShape } from '../grid/open-file.js';
+import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
+import type { BlockSource } from '../push/pusher.js';
 import type { RepairCodec } from './codec.js';
-import { classify, messageOf, readPieces, type FailureKind, type IoSettings, type ShareCopy } from './storage-io.js';
 import { verifyStoredTree } from './tree-check.js';
-import { blocksSpan, cutBlocks, leavesSpan, segmentWindows, treeReader, type FileShape } from './verify-shares.js';
+import { blocksSpan, cutBlocks, leavesSpan, segmentWindows, treeReader } from './verify-shares.js';
 
 /** A source copy failed: corrupt (bad hash, short), gone or unreachable. The pass starts again without it. */
 export class SourceFailure extends Error {
   constructor(
     readonly copy: ShareCopy,
-    readonly kind: FailureKind,
+    readonly kind: Exclude<ShareFailure, 'aborted'>,
     readonly reason: string,
     cause?: unknown,
   ) {
@@ -40,33 +42,13 @@ export class SourceFailure extends Error {
   }
 }
 
-/** A server taking new shares failed. The pass starts again with its shares placed elsewhere. */
-export class TargetLost extends Error {
-  constructor(
-    readonly serverId: string,
-    cause: unknown,
-  ) {
-    super(`storage server ${serverId} failed: ${messageOf(cause)}`, { cause });
-    this.name = 'TargetLost';
-  }
-}
-
 export async function guardSource<T>(c: ShareCopy, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const kind = classify(err);
+    const kind = classifyShareFailure(err);
     if (kind === 'aborted' || err instanceof SourceFailure) throw err;
     throw new SourceFailure(c, kind, messageOf(err), err);
-  }
-}
-
-export async function guardTarget<T>(serverId: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (classify(err) === 'aborted' || (err as Error)?.name === 'AbortError' || err instanceof TargetLost) throw err;
-    throw new TargetLost(serverId, err);
   }
 }
 
@@ -76,14 +58,11 @@ export interface RegenerateInput {
   sources: { copy: ShareCopy; root: Buffer }[];
   /** Share numbers whose blocks are computed (and hashed), ascending. */
   compute: number[];
-  /** Where computed blocks go; each sink's share number is in `compute`. */
-  sinks: ShareSink[];
   codec: RepairCodec;
-  io: IoSettings;
+  io: GridIo;
   windowBytes: number;
   /** Called before each segment is coded (tests act at a chosen moment). */
   beforeSegment?: (segment: number) => Promise<void> | void;
-  progress?: (segmentsDone: number) => void;
 }
 
 export interface Regenerated {
@@ -105,8 +84,9 @@ interface WindowData {
   crypttext: Uint8Array;
 }
 
-export async function regenerate(inp: RegenerateInput): Promise<Regenerated> {
-  const { file, io, codec, compute, sinks } = inp;
+/** Regenerates the blocks of `compute`, handing each segment's to `deliver` as it is produced. */
+export async function regenerate(inp: RegenerateInput, deliver: (segment: number, blockOf: (shnum: number) => Uint8Array) => Promise<void>): Promise<Regenerated> {
+  const { file, io, codec, compute } = inp;
   const l = file.layout;
   const g = l.geometry;
   const sources = [...inp.sources].sort((a, b) => a.copy.shnum - b.copy.shnum);
@@ -197,25 +177,66 @@ export async function regenerate(inp: RegenerateInput): Promise<Regenerated> {
   for (let i = 0; i < g.numSegments; i++) {
     const out = await prepared.shift()!;
     if (i + AHEAD < g.numSegments) launch(i + AHEAD);
-    const { offset } = blockRange(l, i);
-    await Promise.all(sinks.map((sink) => guardTarget(sink.server.id, () => sink.write(offset, out[slot.get(sink.shnum)!]))));
-    inp.progress?.(i + 1);
+    await deliver(i, (s) => out[slot.get(s)!]);
   }
   return { blockHashes, crypttextLeaves };
 }
 
-const CRYPTTEXT_PREFIX = netstring(TAGS.crypttextSegment);
-
-/** The crypttext leaf of a segment from its primary blocks, padding cut off; hashed on the libuv pool, off the event loop. */
+/** The crypttext leaf of a segment from its primary blocks, padding cut off; hashed off the event loop. */
 async function crypttextLeafAsync(primary: Uint8Array[], length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(CRYPTTEXT_PREFIX.length + length);
-  CRYPTTEXT_PREFIX.copy(buf, 0);
-  let o = CRYPTTEXT_PREFIX.length;
+  const buf = framedBuffer(TAGS.crypttextSegment, length);
+  let o = frameLength(TAGS.crypttextSegment);
   for (const b of primary) {
     if (o >= buf.length) break;
     const part = b.subarray(0, Math.min(b.length, buf.length - o));
     buf.set(part, o);
     o += part.length;
   }
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', buf));
+  return framedDigest(buf);
+}
+
+/**
+ * Regeneration as the pusher's block source. The trailers are built only
+ * once every regenerated share proves to be the one the UEB commits to:
+ * through the share tree, or (an extra copy) equal to its good copy's root.
+ */
+export class RegeneratedShares implements BlockSource {
+  private done: Regenerated | undefined;
+
+  constructor(
+    private readonly inp: RegenerateInput,
+    /** shnum -> verified block-tree root of the good copies. */
+    private readonly roots: ReadonlyMap<number, Buffer>,
+  ) {}
+
+  async feed(shnums: readonly number[], deliver: (segment: number, blockOf: (shnum: number) => Uint8Array) => Promise<void>): Promise<void> {
+    if (shnums.length === 0) return; // every target already had its share
+    const k = this.inp.file.ueb.k;
+    if (this.inp.sources.length < k) {
+      throw new FerryError('UPSTREAM_ERROR', `only ${this.inp.sources.length} of the ${k} good shares needed could be read this time; will retry`);
+    }
+    this.done = await regenerate(this.inp, deliver);
+  }
+
+  async trailers(shnums: readonly number[]): Promise<Map<number, { header: Uint8Array; trailer: Uint8Array }>> {
+    if (shnums.length === 0 || !this.done) return new Map();
+    const { file, compute } = this.inp;
+    const { layout, ueb } = file;
+    const trees = new Map(compute.map((s) => [s, new MerkleTree(this.done!.blockHashes.get(s)!)]));
+    const roots = Array.from({ length: ueb.n }, (_, s) => this.roots.get(s) ?? trees.get(s)!.root);
+    const shareTree = new MerkleTree(roots);
+    const crypttextTree = new MerkleTree(this.done.crypttextLeaves);
+    const wrong = !shareTree.root.equals(ueb.shareRoot)
+      ? 'share'
+      : !crypttextTree.root.equals(ueb.crypttextRoot)
+        ? 'crypttext'
+        : compute.some((s) => this.roots.has(s) && !this.roots.get(s)!.equals(trees.get(s)!.root))
+          ? 'block-tree'
+          : undefined;
+    if (wrong) throw new IntegrityError(`the regenerated shares do not match the file's ${wrong} root: repair abandoned, partial shares removed`);
+    const crypttextBytes = crypttextTree.serialize();
+    return new Map(
+      shnums.map((s) => [s, { header: encodeShareHeader(layout, s), trailer: Buffer.concat([trees.get(s)!.serialize(), ...shareTree.proof(s), crypttextBytes, file.uebBytes]) }]),
+    );
+  }
 }

@@ -23,21 +23,18 @@
  * server.
  */
 import type { VerifyCap } from '../../core/capability.js';
-import { FerryError, IntegrityError } from '../../core/errors.js';
-import { MerkleTree } from '../../core/merkle.js';
-import { encodeShareHeader } from '../../core/share-layout.js';
+import { FerryError } from '../../core/errors.js';
 import { uebHash } from '../../core/ueb.js';
-import type { GridServer } from '../grid/grid.js';
-import { shareMapOf } from '../grid/grid.js';
+import { addEdge, copyGraph, copyKey, messageOf, shareMapOf, type GridServer, type ShareCopy } from '../grid/grid.js';
+import { renewLeases, reportCorruption, type GridIo } from '../grid/io.js';
+import type { FileShape } from '../grid/open-file.js';
 import type { CorruptShare, JobResult } from '../jobs/job.js';
-import { happinessOf, type ShareGraph } from '../push/happiness.js';
-import { ShareSink } from '../push/share-sink.js';
+import { happinessOf } from '../push/happiness.js';
+import { pushShares, runPasses } from '../push/pusher.js';
 import type { RepairCodec } from './codec.js';
 import { inspectFile, type Inspection } from './inspect.js';
 import { placeRepair } from './placement.js';
-import { guardTarget, regenerate, SourceFailure, TargetLost } from './regenerate.js';
-import { clientOf, copyKey, messageOf, renewLeases, reportCorrupt, type IoSettings, type ShareCopy } from './storage-io.js';
-import type { FileShape } from './verify-shares.js';
+import { RegeneratedShares, SourceFailure } from './regenerate.js';
 
 export interface RepairSettings {
   /** Per storage call (default 30 s). */
@@ -111,32 +108,33 @@ export async function runRepair(r: RepairRun): Promise<JobResult> {
     unreadable: new Set(),
     full: r.verify,
   };
-  let lastError: unknown;
-  for (let pass = 0; pass < r.settings.maxPasses; pass++) {
-    r.signal.throwIfAborted();
-    try {
-      return await onePass(r, state, started);
-    } catch (err) {
-      if (err instanceof TargetLost) {
-        state.lost.add(err.serverId);
-      } else if (err instanceof SourceFailure) {
-        const key = copyKey(err.copy.shnum, err.copy.server.id);
-        if (err.kind === 'corrupt') {
-          state.corrupt.set(key, { shnum: err.copy.shnum, server: err.copy.server.id, reason: err.reason });
-          state.full = true; // one bad block: look at every byte of the others too
-          await reportCorrupt({ timeoutMs: r.settings.timeoutMs }, err.copy, r.si, `ferry repair: ${err.reason}`);
-          await r.saveCorrupt([...state.corrupt.values()]);
-        } else {
-          state.unreadable.add(key);
-        }
-      } else {
-        throw err;
-      }
-      lastError = err;
-      r.log?.warn({ si: r.si, pass, err: messageOf(err) }, 'repair pass failed; starting another');
+  // A source copy that fails is remembered (a corrupt one reported) and the pass starts again without it.
+  const retry = async (err: unknown, pass: number): Promise<boolean> => {
+    if (!(err instanceof SourceFailure)) return false;
+    const key = copyKey(err.copy.shnum, err.copy.server.id);
+    if (err.kind === 'corrupt') {
+      state.corrupt.set(key, { shnum: err.copy.shnum, server: err.copy.server.id, reason: err.reason });
+      state.full = true; // one bad block: look at every byte of the others too
+      await reportCorruption({ timeoutMs: r.settings.timeoutMs }, err.copy, r.si, `ferry repair: ${err.reason}`);
+      await r.saveCorrupt([...state.corrupt.values()]);
+    } else {
+      state.unreadable.add(key);
     }
-  }
-  throw new FerryError('UPSTREAM_ERROR', `repair gave up after ${r.settings.maxPasses} passes: ${messageOf(lastError)}`);
+    r.log?.warn({ si: r.si, pass, err: messageOf(err) }, 'repair pass failed; starting another');
+    return true;
+  };
+  return runPasses(
+    {
+      maxPasses: r.settings.maxPasses,
+      lost: state.lost,
+      signal: r.signal,
+      si: r.si,
+      log: r.log,
+      retry,
+      giveUp: (last) => new FerryError('UPSTREAM_ERROR', `repair gave up after ${r.settings.maxPasses} passes: ${messageOf(last)}`),
+    },
+    () => onePass(r, state, started),
+  );
 }
 
 function notEnough(insp: Inspection, k: number, corrupt: number): FerryError {
@@ -144,7 +142,7 @@ function notEnough(insp: Inspection, k: number, corrupt: number): FerryError {
   const parts = [`${insp.listed.size} share number${insp.listed.size === 1 ? '' : 's'} listed`];
   if (corrupt) parts.push(`${corrupt} corrupt cop${corrupt === 1 ? 'y' : 'ies'}`);
   if (insp.unreachable.length) parts.push(`${insp.unreachable.length} of ${insp.servers.length} servers unreachable`);
-  const otherUeb = insp.verdicts.filter((v) => /UEB does not match the capability/.test(v.reason ?? '')).length;
+  const otherUeb = insp.verdicts.filter((v) => v.otherUeb).length;
   if (!insp.file && otherUeb) parts.push(`${otherUeb} cop${otherUeb === 1 ? 'y has' : 'ies have'} a UEB other than the one the capability names: is it the right capability?`);
   return new FerryError(
     'NOT_ENOUGH_SHARES',
@@ -154,7 +152,7 @@ function notEnough(insp: Inspection, k: number, corrupt: number): FerryError {
 }
 
 async function onePass(r: RepairRun, state: PassState, started: number): Promise<JobResult> {
-  const io: IoSettings = { timeoutMs: r.settings.timeoutMs, signal: r.signal };
+  const io: GridIo = { timeoutMs: r.settings.timeoutMs, signal: r.signal };
   const all = await r.servers();
   const knownCorrupt = new Map([...state.corrupt].map(([k, c]) => [k, c.reason]));
   const insp = await inspectFile(r.cap, r.si, all, {
@@ -192,85 +190,50 @@ async function onePass(r: RepairRun, state: PassState, started: number): Promise
   const missing = range(n).filter((s) => !insp.good.has(s));
   const compute = [...new Set([...missing, ...plan.push.keys()])].sort((a, b) => a - b);
 
-  const final: ShareGraph = new Map([...insp.good].map(([s, set]) => [s, new Set(set)]));
-  const pushedBytes: Record<string, number> = {};
+  const final = copyGraph(insp.good);
   const pushed: number[] = [];
   if (plan.push.size > 0) {
-    const placement = Object.fromEntries([...plan.push].map(([s, id]) => [String(s), id]));
-    await r.savePlacement(placement);
-    r.placement = placement;
-    const layout = file.layout;
-    const byId = new Map(all.map((s) => [s.id, s]));
-    const perServer = new Map<string, number[]>();
-    for (const [s, id] of plan.push) perServer.set(id, [...(perServer.get(id) ?? []), s]);
-    const sinks: ShareSink[] = [];
-    await Promise.all(
-      [...perServer].map(async ([id, shnums]) => {
-        const server = byId.get(id)!;
-        const alloc = await guardTarget(id, () => server.client.allocate(r.si, layout.end, shnums, { signal: r.signal }));
-        for (const s of alloc.alreadyHave) addEdge(final, s, id);
-        for (const s of alloc.allocated) {
-          const gaps = alloc.missing[String(s)] ?? [[0, layout.end]];
-          sinks.push(new ShareSink(server, r.si, s, gaps, (b) => (pushedBytes[id] = (pushedBytes[id] ?? 0) + b), r.settings.flushBytes, r.signal));
-        }
-      }),
-    );
-    sinks.sort((a, b) => a.shnum - b.shnum);
-    if (sinks.length > 0) {
-      const sources = pickSources(insp, k, state.unreadable);
-      if (sources.length < k) {
-        throw new FerryError('UPSTREAM_ERROR', `only ${sources.length} of the ${k} good shares needed could be read this time; will retry`);
-      }
-      let lastTick = 0;
-      const regen = await regenerate({
+    let lastTick = 0;
+    const source = new RegeneratedShares(
+      {
         file,
-        sources,
+        sources: pickSources(insp, k, state.unreadable),
         compute,
-        sinks,
         codec: r.codec,
         io,
         windowBytes: r.settings.windowBytes,
         beforeSegment: r.hooks.beforeSegment ? (i) => r.hooks.beforeSegment!(r.si, i) : undefined,
-        progress: (done) => {
+      },
+      insp.roots,
+    );
+    const out = await pushShares(
+      {
+        si: r.si,
+        layout: file.layout,
+        push: plan.push,
+        servers: all,
+        savePlacement: async (placement) => {
+          await r.savePlacement(placement);
+          r.placement = placement;
+        },
+        progress: (segmentsEncoded, pushedBytes, last) => {
           const t = Date.now();
+          if (last) return r.progress({ segmentsEncoded, pushedBytes, final: true });
           if (t - lastTick < 250) return;
           lastTick = t;
-          void r.progress({ segmentsEncoded: done, pushedBytes });
+          return r.progress({ segmentsEncoded, pushedBytes });
         },
-      });
-      const trees = new Map(compute.map((s) => [s, new MerkleTree(regen.blockHashes.get(s)!)]));
-      const roots = range(n).map((s) => insp.roots.get(s) ?? trees.get(s)!.root);
-      const shareTree = new MerkleTree(roots);
-      const crypttextTree = new MerkleTree(regen.crypttextLeaves);
-      // Every regenerated share must be the one the UEB commits to: through the share tree, or (an extra copy) equal to its good copy.
-      const wrong = !shareTree.root.equals(file.ueb.shareRoot)
-        ? 'share'
-        : !crypttextTree.root.equals(file.ueb.crypttextRoot)
-          ? 'crypttext'
-          : compute.some((s) => insp.roots.has(s) && !insp.roots.get(s)!.equals(trees.get(s)!.root))
-            ? 'block-tree'
-            : undefined;
-      if (wrong) {
-        await abortSinks(io, sinks);
-        throw new IntegrityError(`the regenerated shares do not match the file's ${wrong} root: repair abandoned, partial shares removed`);
-      }
-      const crypttextBytes = crypttextTree.serialize();
-      await Promise.all(
-        sinks.map((sink) =>
-          guardTarget(sink.server.id, async () => {
-            const trailer = Buffer.concat([trees.get(sink.shnum)!.serialize(), ...shareTree.proof(sink.shnum), crypttextBytes, file.uebBytes]);
-            await sink.write(0, encodeShareHeader(layout, sink.shnum));
-            await sink.write(layout.blockTreeOffset, trailer);
-            await sink.finish();
-          }),
-        ),
-      );
-      for (const sink of sinks) {
-        addEdge(final, sink.shnum, sink.server.id);
-        pushed.push(sink.shnum);
-      }
+        flushBytes: r.settings.flushBytes,
+        signal: r.signal,
+        abortTimeoutMs: r.settings.timeoutMs,
+      },
+      source,
+    );
+    for (const [s, ids] of out.alreadyHave) for (const id of ids) addEdge(final, s, id);
+    for (const p of out.pushed) {
+      addEdge(final, p.shnum, p.server);
+      pushed.push(p.shnum);
     }
-    await r.progress({ segmentsEncoded: file.ueb.numSegments, pushedBytes, final: true });
   }
 
   // Leases: every server that now holds a good copy.
@@ -314,26 +277,6 @@ function pickSources(insp: Inspection, k: number, unreadable: Set<string>): { co
   }
   const order = [...byShnum.keys()].sort((a, b) => a - b);
   return order.slice(0, k).map((s) => ({ copy: byShnum.get(s)![0], root: insp.roots.get(s)! }));
-}
-
-/** Drops the partial shares of a pass that must not be finished (their bytes may be wrong). Best effort. */
-async function abortSinks(io: IoSettings, sinks: ShareSink[]): Promise<void> {
-  await Promise.all(
-    sinks.map(async (sink) => {
-      const client = clientOf(sink.server);
-      try {
-        await sink.finish().catch(() => undefined);
-        await client.abort?.(sink.si, sink.shnum, { signal: AbortSignal.timeout(io.timeoutMs) });
-      } catch {
-        /* the sweep removes it after its idle time */
-      }
-    }),
-  );
-}
-
-function addEdge(g: ShareGraph, s: number, id: string): void {
-  if (!g.has(s)) g.set(s, new Set());
-  g.get(s)!.add(id);
 }
 
 function range(n: number): number[] {

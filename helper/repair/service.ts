@@ -28,7 +28,7 @@ import { buildCheckReport } from './check-report.js';
 import { inThreadCodec, poolCodec, type RepairCodec } from './codec.js';
 import { inspectFile } from './inspect.js';
 import { DEFAULT_REPAIR_SETTINGS, runRepair, type RepairHooks, type RepairSettings } from './repair-job.js';
-import { copyKey } from './storage-io.js';
+import { copyKey } from '../grid/grid.js';
 
 export interface RepairOptions extends Partial<RepairSettings> {
   hooks?: RepairHooks;

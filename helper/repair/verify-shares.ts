@@ -10,26 +10,18 @@
  *    windows of a few MiB, each block hashed and compared with its leaf.
  *    Memory stays at a window or two whatever the share size.
  */
-import type { VerifyCap } from '../../core/capability.js';
-import { FerryError, IntegrityError } from '../../core/errors.js';
+import { IntegrityError } from '../../core/errors.js';
 import { HASH_BYTES, paddedLeafCount } from '../../core/merkle.js';
 import { blockSizeOf, type FileGeometry } from '../../core/params.js';
 import { blockHashesAsync } from '../../core/share-builder.js';
 import { verifyShareBytes } from '../../core/share-check.js';
-import { blockRange, decodeShareHeader, encodeShareHeader, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
-import { hashesAt, ShareVerifier, verifyUeb } from '../../core/share-verify.js';
-import { UEB_BYTES, type Ueb } from '../../core/ueb.js';
-import { readExact, readPieces, readUpTo, type IoSettings, type ShareCopy } from './storage-io.js';
+import { blockRange, encodeShareHeader, SHARE_HEADER_BYTES, type ShareLayout } from '../../core/share-layout.js';
+import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
+import { UEB_BYTES } from '../../core/ueb.js';
+import type { ShareCopy } from '../grid/grid.js';
+import { readExact, readPieces, readUpTo, type GridIo } from '../grid/io.js';
+import type { FileShape } from '../grid/open-file.js';
 import { verifyStoredTree } from './tree-check.js';
-
-/** What every share of the file must agree with, learnt from a UEB that hashes to the cap's. */
-export interface FileShape {
-  si: string;
-  cap: VerifyCap;
-  ueb: Ueb;
-  uebBytes: Buffer;
-  layout: ShareLayout;
-}
 
 export interface VerifySettings {
   /** Shares up to this size are read whole for a full check (default 8 MiB). */
@@ -40,34 +32,13 @@ export interface VerifySettings {
 
 export const DEFAULT_VERIFY_SETTINGS: VerifySettings = { wholeShareMax: 8 * 1024 * 1024, windowBytes: 2 * 1024 * 1024 };
 
-/** The cap's k, n or size differ from the UEB it names: the capability is wrong, not the share. */
-export class CapabilityMismatch extends FerryError {
-  constructor(message: string) {
-    super('INVALID_CAPABILITY', message);
-    this.name = 'CapabilityMismatch';
-  }
-}
-
-/** Reads the header and UEB of one copy and checks the UEB against the capability. */
-export async function readFileShape(io: IoSettings, cap: VerifyCap, si: string, c: ShareCopy): Promise<FileShape> {
-  const header = decodeShareHeader(await readExact(io, c, si, 0, SHARE_HEADER_BYTES));
-  const [, , , , uebOffset, end] = header.offsets;
-  if (end - uebOffset !== UEB_BYTES) throw new FerryError('CORRUPT_SHARE', `share ${c.shnum}: header places a UEB of ${end - uebOffset} bytes`);
-  const uebBytes = Buffer.from(await readExact(io, c, si, uebOffset, end));
-  const { ueb, layout } = verifyUeb(uebBytes, cap.uebHash);
-  if (ueb.k !== cap.k || ueb.n !== cap.n || ueb.size !== cap.size) {
-    throw new CapabilityMismatch(`the capability says k=${cap.k} n=${cap.n} size=${cap.size} but the file it names has k=${ueb.k} n=${ueb.n} size=${ueb.size}`);
-  }
-  return { si, cap, ueb, uebBytes, layout };
-}
-
 /**
  * The cheap check of one copy: the header is exactly the one the layout
  * implies, the share has exactly the layout's size, its UEB is the file's, and
  * its block-tree root with the share hash chain leads to the UEB's share root.
  * Returns the verified block-tree root.
  */
-export async function checkShareCheap(io: IoSettings, file: FileShape, c: ShareCopy): Promise<Buffer> {
+export async function checkShareCheap(io: GridIo, file: FileShape, c: ShareCopy): Promise<Buffer> {
   const l = file.layout;
   const [[header, root, chain], tail] = await Promise.all([
     readPieces(io, c, file.si, [
@@ -119,7 +90,7 @@ export function cutBlocks(l: ShareLayout, a: number, b: number, bytes: Uint8Arra
 }
 
 /** Nodes [first, end) of the tree stored at `treeOffset` of a copy. */
-export function treeReader(io: IoSettings, file: FileShape, c: ShareCopy, treeOffset: number) {
+export function treeReader(io: GridIo, file: FileShape, c: ShareCopy, treeOffset: number) {
   return (first: number, end: number) => readExact(io, c, file.si, treeOffset + first * HASH_BYTES, treeOffset + end * HASH_BYTES);
 }
 
@@ -128,7 +99,7 @@ export function treeReader(io: IoSettings, file: FileShape, c: ShareCopy, treeOf
  * IntegrityError (or CORRUPT_SHARE) for a bad copy; any other error is about
  * reaching the server.
  */
-export async function checkShareFull(io: IoSettings, file: FileShape, c: ShareCopy, s: VerifySettings = DEFAULT_VERIFY_SETTINGS): Promise<Buffer> {
+export async function checkShareFull(io: GridIo, file: FileShape, c: ShareCopy, s: VerifySettings = DEFAULT_VERIFY_SETTINGS): Promise<Buffer> {
   const l = file.layout;
   if (l.end <= s.wholeShareMax) {
     const bytes = await readUpTo(io, c, file.si, 0, l.end + 1);

@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayOf } from '../../helper/gateway/gateway.js';
 import { cliEnv, ensureBuilt, ferry, FERRY_BIN } from '../support/cli.js';
 import { startDownLink, type DownLink } from '../support/download-link.js';
 import { putFile, type StoredFile } from '../support/gateway-fixture.js';
@@ -61,7 +60,7 @@ describe('ferry get', () => {
     expect(kept).toBeGreaterThanOrEqual(partSize);
     expect(kept).toBeLessThan(SIZE);
 
-    const stats = gatewayOf(grid.helper.helper).stats;
+    const stats = grid.helper.helper.gateway.stats;
     const before = stats.bytesServed;
     const second = await ferry(args(grid.helper.url), { cwd: dir, env });
     expect(second.code, second.stderr.toString()).toBe(0);

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatReadCap, parseReadCap } from '../../core/capability.js';
 import { FerryError } from '../../core/errors.js';
 import { download } from '../../client/download.js';
-import { gatewayOf } from '../../helper/gateway/gateway.js';
 import { startDownLink } from '../support/download-link.js';
 import { putFile, type StoredFile } from '../support/gateway-fixture.js';
 import { startGrid, type TestGrid } from '../support/grid.js';
@@ -36,7 +35,7 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const served = () => gatewayOf(grid.helper.helper).stats.bytesServed;
+const served = () => grid.helper.helper.gateway.stats.bytesServed;
 
 describe('download()', () => {
   it('writes the file through FILE.part and reports progress', async () => {

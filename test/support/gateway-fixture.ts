@@ -8,7 +8,7 @@ import { errorHandler, notFoundHandler } from '../../runtime/http/errors.js';
 import { listen } from '../../runtime/http/listen.js';
 import { Gateway, type GatewayOptions } from '../../helper/gateway/gateway.js';
 import { gatewayRouter } from '../../helper/gateway/router.js';
-import type { GatewayServer, GatewayStorageClient } from '../../helper/gateway/storage-io.js';
+import type { GridClient, GridServer } from '../../helper/grid/grid.js';
 import { StorageClient } from '../../storage/client.js';
 import { GRID_TOKEN, type TestGrid } from './grid.js';
 import { HelperCalls } from './helper-client.js';
@@ -94,10 +94,10 @@ export async function openShareFiles(grid: TestGrid): Promise<string[]> {
  */
 export async function standaloneGateway(
   grid: TestGrid,
-  o: Partial<GatewayOptions> & { wrap?: (i: number, client: StorageClient) => GatewayStorageClient } = {},
+  o: Partial<GatewayOptions> & { wrap?: (i: number, client: StorageClient) => GridClient } = {},
 ): Promise<{ gw: Gateway; url: string; close(): Promise<void> }> {
   const clients = grid.storage.map((s) => new StorageClient({ url: s!.url, token: GRID_TOKEN }));
-  const servers: GatewayServer[] = clients.map((c, i) => ({ id: `s${i}`, url: grid.storage[i]!.url, client: o.wrap ? o.wrap(i, c) : c }));
+  const servers: GridServer[] = clients.map((c, i) => ({ id: `s${i}`, url: grid.storage[i]!.url, client: o.wrap ? o.wrap(i, c) : c }));
   const gw = new Gateway({ servers: () => servers, ...o });
   const app = express();
   app.use(gatewayRouter(gw));
@@ -109,8 +109,26 @@ export async function standaloneGateway(
     url: l.url,
     close: async () => {
       await l.close();
+      gw.close();
       await Promise.all(clients.map((c) => c.close()));
     },
+  };
+}
+
+/** A client that forwards every call to `inner` except those in `overrides` (a test makes one call misbehave). */
+export function delegate(inner: GridClient, overrides: Partial<GridClient>): GridClient {
+  return {
+    info: (o) => inner.info(o),
+    list: (si, o) => inner.list(si, o),
+    read: (si, s, a, b, o) => inner.read(si, s, a, b, o),
+    readStream: (si, s, a, b, o) => inner.readStream(si, s, a, b, o),
+    allocate: (si, size, shnums, o) => inner.allocate(si, size, shnums, o),
+    write: (si, s, off, data, o) => inner.write(si, s, off, data, o),
+    reportCorruption: (si, s, reason, o) => inner.reportCorruption(si, s, reason, o),
+    renewLease: (si, o) => inner.renewLease(si, o),
+    abort: (si, s, o) => inner.abort(si, s, o),
+    close: () => inner.close(),
+    ...overrides,
   };
 }
 

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { parseReadCap, formatVerifyCap, verifyCapOf } from '../../core/capability.js';
+import { parseReadCap, formatVerifyCap, verifyCapOf, type VerifyCap } from '../../core/capability.js';
+import { storageIndexFromKey } from '../../core/storage-index.js';
 import { listen } from '../../runtime/http/listen.js';
 import { Helper } from '../../helper/helper.js';
 import type { RepairOptions } from '../../helper/repair/service.js';
@@ -7,6 +9,8 @@ import { helperApp, storageClientFactory, type RunningHelper } from '../../helpe
 import { StorageClient } from '../../storage/client.js';
 import { shareFiles, type StoredFile } from './gateway-fixture.js';
 import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from './grid.js';
+import { encodeInMemory } from './memory-shares.js';
+import { prepare, type PreparedFile } from './prepare.js';
 import { reassemble } from './reassemble.js';
 
 export type Json = Record<string, unknown>;
@@ -114,4 +118,18 @@ export async function startRepairHelper(grid: TestGrid, repair: RepairOptions): 
   };
   grid.helper = running;
   return running;
+}
+
+export interface Built {
+  f: PreparedFile;
+  shares: Buffer[];
+  cap: VerifyCap;
+}
+
+/** Encodes a file into its n shares in memory, as the helper would. */
+export async function buildShares(size: number, params = { k: 3, n: 10, maxSegmentSize: 4096 }): Promise<Built> {
+  const f = await prepare(randomBytes(size), params);
+  const g = f.geometry;
+  const enc = encodeInMemory(f.ciphertext, g);
+  return { f, shares: enc.shares, cap: { kind: 'verify', storageIndex: storageIndexFromKey(f.key), uebHash: enc.uebHash, k: g.k, n: g.n, size } };
 }

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../../../helper/diagnostics.js';
-import { gatewayOf } from '../../../helper/gateway/gateway.js';
 import { JOB_DURATION_BUCKETS } from '../../../helper/metrics/registry.js';
 import { CLIENT_TOKEN } from '../../support/grid.js';
 import { HelperCalls } from '../../support/helper-client.js';
@@ -200,7 +199,7 @@ describe('/metrics', () => {
   });
 
   it("counts its gateway's requests, bytes, share failures and grid reads, not another helper's", async () => {
-    const gateway = gatewayOf(grid.helper.helper);
+    const gateway = grid.helper.helper.gateway;
     const stranger = {}; // another helper's gateway in the same process
     publish('ferry:gateway:request', gateway, () => ({ method: 'GET' }));
     publish('ferry:gateway:request', gateway, () => ({ method: 'HEAD' }));

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatReadCap, parseReadCap, type ReadCap } from '../../../core/capability.js';
-import { gatewayOf } from '../../../helper/gateway/gateway.js';
 import { startGrid, type TestGrid } from '../../support/grid.js';
 import { corruptionReports, putFile, shareFiles, type StoredFile } from '../../support/gateway-fixture.js';
 
@@ -47,7 +46,7 @@ describe('gateway: a capability that disagrees with its UEB', () => {
   });
 
   it('blames no share for it', async () => {
-    expect(gatewayOf(grid.helper.helper).stats.corruptionReports).toBe(0);
+    expect(grid.helper.helper.gateway.stats.corruptionReports).toBe(0);
     for (let i = 0; i < grid.storage.length; i++) expect(await corruptionReports(grid, i)).toEqual([]);
   });
 

@@ -11,11 +11,10 @@ import { parseReadCap, verifyCapOf } from '../../../core/capability.js';
 import { cipherReady, SeekableCipher } from '../../../core/crypto/cipher.js';
 import { PlaintextReader } from '../../../helper/gateway/file-reader.js';
 import { layoutFor } from '../../../core/share-layout.js';
-import { gatewayOf } from '../../../helper/gateway/gateway.js';
-import type { GatewayStorageClient } from '../../../helper/gateway/storage-io.js';
+import type { GridClient } from '../../../helper/grid/grid.js';
 import type { StorageClient } from '../../../storage/client.js';
 import { startGrid, type TestGrid } from '../../support/grid.js';
-import { corruptBlock, corruptionReports, openShareFiles, putFile, scramble, shareFiles, SMALL, standaloneGateway } from '../../support/gateway-fixture.js';
+import { corruptBlock, corruptionReports, delegate, openShareFiles, putFile, scramble, shareFiles, SMALL, standaloneGateway } from '../../support/gateway-fixture.js';
 
 let grid: TestGrid | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -107,7 +106,7 @@ describe('gateway faults', () => {
   it('the client leaves mid-stream: every share read is aborted; no socket, timer or file handle is left', async () => {
     grid = await startGrid();
     const stored = await putFile(grid, randomBytes(3 * 1024 * 1024));
-    const gw = gatewayOf(grid.helper.helper);
+    const gw = grid.helper.helper.gateway;
     const ports = grid.storage.map((s) => s!.port);
     for (let round = 0; round < 3; round++) {
       await new Promise<void>((resolve, reject) => {
@@ -136,12 +135,12 @@ describe('gateway faults', () => {
   it('a slow reader: backpressure stops the fetching; memory stays within a few segments', async () => {
     grid = await startGrid();
     const stored = await putFile(grid, randomBytes(4 * 1024 * 1024));
-    const gw = gatewayOf(grid.helper.helper);
+    const gw = grid.helper.helper.gateway;
     const cap = parseReadCap(stored.cap);
     // The reader alone, without socket buffers in between: it stops when nobody reads.
     await cipherReady();
     const ctx = await gw.open(verifyCapOf(cap));
-    const reader = new PlaintextReader({ ctx, cipher: new SeekableCipher(cap.key), start: 0, end: cap.size, readAhead: 2, stats: gw.stats });
+    const reader = new PlaintextReader({ ctx, cipher: new SeekableCipher(cap.key), start: 0, end: cap.size, readAhead: 2, stats: gw.stats, events: gw });
     const first = await new Promise<Buffer>((resolve) => reader.once('readable', () => resolve(reader.read() as Buffer)));
     await until(() => gw.stats.shareReadsInFlight === 0);
     await new Promise((r) => setTimeout(r, 200));
@@ -173,7 +172,7 @@ describe('gateway faults', () => {
   it('shares lost after the headers were sent: the response is cut short, never wrong bytes', async () => {
     grid = await startGrid();
     const stored = await putFile(grid, randomBytes(2 * 1024 * 1024));
-    const gw = gatewayOf(grid.helper.helper);
+    const gw = grid.helper.helper.gateway;
     const got: Buffer[] = [];
     const outcome = await new Promise<{ complete: boolean; length: number }>((resolve) => {
       http.get(`${grid!.helper.url}/uri/${stored.cap}`, (res) => {
@@ -201,15 +200,13 @@ describe('gateway faults', () => {
     grid = await startGrid();
     const stored = await putFile(grid, randomBytes(400_000));
     let hung = 0;
-    const hang = (c: StorageClient): GatewayStorageClient => ({
-      list: (si, o) => c.list(si, o),
-      // Lists answer; reads never do.
-      read: (_si, _s, _start, _e, o) =>
-        new Promise((_, reject) => {
-          hung++;
-          o?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-        }),
-    });
+    // Lists answer; reads never do.
+    const never = (o?: { signal?: AbortSignal }) =>
+      new Promise<never>((_, reject) => {
+        hung++;
+        o?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+      });
+    const hang = (c: StorageClient): GridClient => delegate(c, { read: (_si, _s, _start, _e, o) => never(o), readStream: (_si, _s, _start, _e, o) => never(o) });
     const g = await standaloneGateway(grid, { timeoutMs: 300, restMs: 60_000, wrap: (i, c) => (i === 0 ? hang(c) : c) });
     cleanups.push(g.close);
     g.gw.latency.observe('s0', 0.01); // looks fastest

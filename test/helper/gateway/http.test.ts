@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { etagOf, formatReadCap, formatVerifyCap, parseReadCap, verifyCapOf } from '../../../core/capability.js';
-import { gatewayOf } from '../../../helper/gateway/gateway.js';
 import { NODE_CACHE } from '../../../helper/gateway/tree-nodes.js';
 import { startGrid, type TestGrid } from '../../support/grid.js';
 import { putFile, type StoredFile } from '../../support/gateway-fixture.js';
@@ -98,8 +97,8 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
       }),
       { numRuns: 40 },
     );
-    for (let t = 0; t < 100 && !gatewayOf(grid.helper.helper).stats.idle; t++) await new Promise((r) => setTimeout(r, 20));
-    expect(gatewayOf(grid.helper.helper).stats.idle).toBe(true);
+    for (let t = 0; t < 100 && !grid.helper.helper.gateway.stats.idle; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(grid.helper.helper.gateway.stats.idle).toBe(true);
   });
 
   it('answers several ranges with multipart/byteranges, parts in ascending order, overlaps merged', async () => {
@@ -191,7 +190,7 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
     // Right storage index, wrong UEB hash: no share matches, nothing is reported as corrupt.
     const wrongHash = await get(`${grid.helper.url}/uri/${formatReadCap({ ...rc, uebHash: randomBytes(32) })}`);
     expect(wrongHash.status).toBe(404);
-    expect(gatewayOf(grid.helper.helper).stats.corruptionReports).toBe(0);
+    expect(grid.helper.helper.gateway.stats.corruptionReports).toBe(0);
     // Right UEB, but the capability lies about the size.
     const wrongSize = await get(`${grid.helper.url}/uri/${formatReadCap({ ...rc, size: rc.size + 1 })}`);
     expect(wrongSize.status).toBe(400);
@@ -210,14 +209,14 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
       expect(res.body.equals(small.plain)).toBe(true);
       const tail = await get(`${grid.helper.url}/uri/${small.cap}`, { range: 'bytes=-1000' });
       expect(tail.body.equals(small.plain.subarray(-1000))).toBe(true);
-      expect(gatewayOf(grid.helper.helper).stats.shareFailures).toBe(0);
+      expect(grid.helper.helper.gateway.stats.shareFailures).toBe(0);
     } finally {
       NODE_CACHE.limit = limit;
     }
   });
 
   it('reads from storage only the segments a range overlaps', async () => {
-    const gw = gatewayOf(grid.helper.helper);
+    const gw = grid.helper.helper.gateway;
     await get(url, { range: 'bytes=0-0' }); // warm: shares located, UEB and share roots verified
     const segment = file.f.geometry.segmentSize;
     for (const [start, end] of [
