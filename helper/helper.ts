@@ -21,7 +21,6 @@ import { OperatorActions } from './jobs/actions.js';
 import { JobStore } from './jobs/job-store.js';
 import { JobQueue } from './jobs/queue.js';
 import { RepairService, type RepairOptions } from './repair/service.js';
-import { RepairDoneReporter } from './stats.js';
 
 export interface HelperOptions {
   config: HelperConfig;
@@ -96,7 +95,7 @@ export class Helper {
     const running = (si: string) => queue.isRunning(si);
     this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, running, now, log });
     this.actions = new OperatorActions({ jobs, queue, files, intake: this.intake, log, now });
-    this.repairs = new RepairService({ jobs, grid, queue, config, log, stats: new RepairDoneReporter(this.source), now, pool: this.pool }, o.repair);
+    this.repairs = new RepairService({ jobs, grid, queue, config, log, source: this.source, now, pool: this.pool }, o.repair);
   }
 
   static async open(o: HelperOptions): Promise<Helper> {

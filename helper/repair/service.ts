@@ -16,14 +16,14 @@ import { formatStorageIndex, isStorageIndex, parseStorageIndex } from '../../cor
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { Logger } from '../../runtime/log.js';
 import { validateCheck } from '../intake/check-request.js';
-import { CheckFileRequest, jobPath, RepairRequest, type CheckReport } from '../protocol.js';
+import { CheckFileRequest, jobPath, RepairRequest, type CheckReport, type JobState, type RepairStarted } from '../protocol.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
-import { newJob, type CorruptShare, type Job, type JobParams } from '../jobs/job.js';
+import { isTerminal, newJob, type CorruptShare, type Job, type JobParams } from '../jobs/job.js';
 import { jobGeometry } from '../jobs/geometry.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { JobQueue } from '../jobs/queue.js';
-import type { HelperStats } from '../stats.js';
+import { publish, type EventSource } from '../diagnostics.js';
 import { buildCheckReport } from './check-report.js';
 import { inThreadCodec, poolCodec, type RepairCodec } from './codec.js';
 import { inspectFile } from './inspect.js';
@@ -40,25 +40,17 @@ export interface RepairDeps {
   queue: JobQueue;
   config: HelperConfig;
   log: Logger;
-  stats: HelperStats;
+  /** The helper's identity in events: a finished repair is published as ferry:jobs:done. */
+  source: EventSource;
   now: () => number;
   /** The helper's codec workers; without them repairs code in this thread. */
   pool?: CodecPool;
 }
 
-export interface RepairStarted {
-  storageIndex: string;
-  verifyCap: string;
-  state: Job['state'];
-  statusPath: string;
-  /** false when a repair of this file was already queued or running. */
-  created: boolean;
-}
-
 /** Bad copies found by checks, remembered for the repairs that follow (per storage index, newest 1000 files). */
 const REMEMBERED_FILES = 1000;
 
-const ACTIVE = new Set(['queued', 'encoding', 'pushing']);
+const ACTIVE = new Set<JobState>(['queued', 'encoding']);
 
 export class RepairService {
   readonly hooks: RepairHooks;
@@ -141,8 +133,8 @@ export class RepairService {
       const prev = await this.d.jobs.get(si);
       const statusPath = jobPath(si);
       if (prev) {
-        const kind = prev.kind ?? 'upload';
-        const finished = prev.state === 'done' || prev.state === 'cancelled';
+        const kind = prev.kind;
+        const finished = isTerminal(prev.state);
         // A finished upload may still be removing its spool: let it unwind.
         if (kind === 'upload' && finished) await this.d.queue.settled(si);
         const running = this.d.queue.isRunning(si);
@@ -184,9 +176,9 @@ export class RepairService {
       );
       await this.d.jobs.create(job, new Uint8Array(0));
       this.d.queue.enqueue(si);
-      this.d.log.info({ si, verify: o.verify, replaced: prev ? `${prev.kind ?? 'upload'}:${prev.state}` : undefined }, 'repair queued');
-      const now2 = await this.d.jobs.get(si);
-      return { storageIndex: si, verifyCap, state: now2?.state ?? 'queued', statusPath, created: true };
+      this.d.log.info({ si, verify: o.verify, replaced: prev ? `${prev.kind}:${prev.state}` : undefined }, 'repair queued');
+      const stored = await this.d.jobs.get(si);
+      return { storageIndex: si, verifyCap, state: stored?.state ?? 'queued', statusPath, created: true };
     });
   }
 
@@ -319,9 +311,15 @@ export class RepairService {
       j.lastError = undefined;
       if (j.repair) j.repair.lastErrorCode = undefined;
     });
-    const pushed = Object.values(done.pushedBytes).reduce((a, b) => a + b, 0);
-    this.d.stats.jobDone((this.d.now() - started) / 1000, done.params.size, pushed);
-    this.d.stats.serverPushes(done.placement, result.pushed, done.pushedBytes);
+    publish('ferry:jobs:done', this.d.source, () => ({
+      si,
+      kind: 'repair',
+      seconds: (this.d.now() - started) / 1000,
+      size: done.params.size,
+      pushedBytes: done.pushedBytes,
+      placement: done.placement,
+      pushed: result.pushed,
+    }));
     this.d.log.info({ si, repaired: result.repaired, corrupt: result.corrupt?.length ?? 0, happiness: result.happiness }, 'repair done');
   }
 }
