@@ -7,7 +7,7 @@ import { convergentKey } from '../../core/crypto/convergent-key.js';
 import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
 import { HelperCalls } from '../support/helper-client.js';
 import { startProxy } from '../support/proxy.js';
-import { CLIENT_TOKEN, FERRY, GRID_TOKEN, sleep, startHelperProc, startStorage, type Drill, type DrillContext, type Proc } from './lib.js';
+import { CLIENT_TOKEN, FERRY, GRID_TOKEN, sleep, track, startHelperProc, startStorage, type Drill, type DrillContext, type Proc } from './lib.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,10 +34,10 @@ async function startGrid(ctx: DrillContext): Promise<Grid> {
 }
 
 function put(ctx: DrillContext, helperUrl: string, file: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [FERRY, 'put', file, '--helper', helperUrl, '--token', CLIENT_TOKEN, '--state-dir', path.join(ctx.dir, 'client-state'), '--segment-size', '256KiB', '--json', ...extra], {
+  const child = track(spawn(process.execPath, [FERRY, 'put', file, '--helper', helperUrl, '--token', CLIENT_TOKEN, '--state-dir', path.join(ctx.dir, 'client-state'), '--segment-size', '256KiB', '--json', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, HOME: ctx.dir },
-  });
+  }));
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

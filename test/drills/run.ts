@@ -20,10 +20,13 @@ const sizeMiB = Number(flag('--size') ?? 16);
 const only = flag('--only');
 
 const fuzzRuns = Number(flag('--fuzz-runs') ?? 1000);
+// Printed, so a failing fuzz run can be replayed with `--only bad --seed N`.
+const seed = Number(flag('--seed') ?? Math.floor(Math.random() * 2 ** 31));
+console.log(`fuzz seed ${seed}`);
 
 const kills = Number(flag('--kills') ?? 20);
 
-const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), corruptDrill(Number(flag('--flips') ?? 100)), badInputDrill(fuzzRuns)];
+const drills: Drill[] = [clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), corruptDrill(Number(flag('--flips') ?? 100)), badInputDrill(fuzzRuns, seed)];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
 process.exitCode = failed ? 1 : 0;
