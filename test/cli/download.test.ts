@@ -3,13 +3,12 @@
  * download, then run again: it resumes from FILE.part and the result is the
  * exact file. Also `-o -` to stdout.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, ensureBuilt, ferry, FERRY_BIN } from '../support/cli.js';
+import { cliEnv, ensureBuilt, ferry, spawnFerry, stopSpawned } from '../support/cli.js';
 import { startDownLink, type DownLink } from '../support/download-link.js';
 import { putFile, type StoredFile } from '../support/gateway-fixture.js';
 import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
@@ -31,6 +30,7 @@ beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('ferry-get-'));
 }, 180_000);
 afterAll(async () => {
+  await stopSpawned();
   await link?.close();
   await grid?.close();
   await cleanup?.();
@@ -41,9 +41,9 @@ describe('ferry get', () => {
     const dest = path.join(dir, 'got.bin');
     const env = cliEnv(dir);
     const args = (helper: string) => ['get', file.cap, '-o', dest, '--helper', helper, '--token', CLIENT_TOKEN];
-    const first = spawn(process.execPath, [FERRY_BIN, ...args(link.url)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = spawnFerry(args(link.url), { cwd: dir, env });
     let stderr = '';
-    first.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    first.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((r) => first.on('close', (code) => r(code)));
     let partSize = 0;
     for (let t = 0; t < 400 && partSize < 1024 * 1024; t++) {

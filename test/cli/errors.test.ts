@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, ensureBuilt, ferry } from '../support/cli.js';
@@ -6,8 +7,16 @@ import { tempDir } from '../support/tmp.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
+/** A loopback port nothing listens on: one the kernel just gave us, closed again (port 9 may be in use). */
+let NOWHERE: string[];
+let nowhereUrl: string;
 beforeAll(async () => {
   await ensureBuilt();
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  nowhereUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  await new Promise((resolve) => server.close(resolve));
+  NOWHERE = ['--helper', nowhereUrl, '--token', 'some-token-0123456789abcdef'];
   ({ dir, cleanup } = await tempDir('ferry-cli-errors-'));
   await writeFile(path.join(dir, 'f'), 'data');
 }, 120_000);
@@ -15,7 +24,6 @@ afterAll(() => cleanup());
 
 const run = (args: string[]) => ferry(args, { cwd: dir, env: cliEnv(dir) });
 const oneLine = (text: Buffer) => text.toString().trim().split('\n');
-const NOWHERE = ['--helper', 'http://127.0.0.1:9', '--token', 'some-token-0123456789abcdef'];
 
 describe('ferry exit codes and error lines', () => {
   it('exits 2 on usage errors', async () => {
@@ -57,7 +65,7 @@ describe('ferry exit codes and error lines', () => {
     expect(oneLine(missing.stderr)).toEqual(['ferry: no-such-file: no such file']);
     const down = await run(['put', 'f', ...NOWHERE]);
     expect(down.code).toBe(1);
-    expect(oneLine(down.stderr)).toEqual([expect.stringMatching(/^ferry: helper http:\/\/127\.0\.0\.1:9: connection failed \(.*ECONNREFUSED/)]);
+    expect(oneLine(down.stderr)).toEqual([expect.stringMatching(new RegExp(`^ferry: helper ${nowhereUrl.replace(/\./g, '\\.')}: connection failed \\(.*ECONNREFUSED`))]);
     const debug = await run(['put', 'f', ...NOWHERE, '--debug']);
     expect(debug.code).toBe(1);
     expect(debug.stderr.toString()).toMatch(/\n\s+at /);

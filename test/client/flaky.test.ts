@@ -59,11 +59,11 @@ describe('client upload over a bad link', () => {
     proxy.stallNext(2 * MiB);
     const { file, plain, base } = await setup(8 * MiB);
     const errors: string[] = [];
-    const t0 = Date.now();
     const r = await upload(file, { ...base, helperUrl: proxy.url, stallTimeoutMs: 500, onRetry: (e) => errors.push(e.code) });
     expect(proxy.stalls).toBe(1);
+    // The client's own stall timeout cut it (not a TCP timeout, not the helper) and it went on elsewhere.
     expect(errors).toContain('TIMEOUT');
-    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(proxy.connections).toBeGreaterThanOrEqual(2);
     expect((await readBack(grid, r.cap)).equals(plain)).toBe(true);
   });
 });

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -50,10 +52,12 @@ function fdTargets(): string[] {
 function socketsTo(port: number): number {
   const inodes = new Set(fdTargets().flatMap((t) => /^socket:\[(\d+)\]$/.exec(t)?.[1] ?? []));
   let n = 0;
+  let read = 0;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
       text = readFileSync(table, 'utf8');
+      read++;
     } catch {
       continue;
     }
@@ -62,6 +66,8 @@ function socketsTo(port: number): number {
       if (parseInt(f[2].split(':')[1], 16) === port && inodes.has(f[9])) n++;
     }
   }
+  // Unreadable tables would make "no socket" meaningless.
+  if (read === 0) throw new Error('cannot read /proc/net/tcp: socket counting does not work here');
   return n;
 }
 
@@ -114,6 +120,12 @@ describe('client upload()', () => {
     const plain = randomBytes(12 * 1024 * 1024);
     await writeFile(file, plain);
     const o: UploadOptions = { helperUrl: grid.helper.url, token: CLIENT_TOKEN, stateDir: path.join(dir, 'state'), ...SMALL, chunkSize: 1024 * 1024 };
+    // Positive control: the count sees a connection this process opens to the helper.
+    const probe = net.connect(grid.helper.port, '127.0.0.1');
+    await once(probe, 'connect');
+    expect(socketsTo(grid.helper.port)).toBe(1);
+    probe.destroy();
+    await once(probe, 'close');
     const ac = new AbortController();
     let err: unknown;
     await upload(file, {

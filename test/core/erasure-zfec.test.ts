@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErasureCodec } from '../../core/erasure/codec.js';
 import { jsU32Kernel, wasmSimdKernel, type GfKernel } from '../../core/erasure/kernel.js';
+import { requireDependency, skipWithout } from '../support/required.js';
 
 interface EncodeVector { k: number; m: number; blockSize: number; blocks: string[]; checkShares: string[] }
 interface DigestVector { k: number; m: number; blockSize: number; seed: string; shareSha256: string[] }
@@ -90,18 +91,20 @@ for line in sys.stdin:
     sys.stdout.flush()
 `;
 
-describe.skipIf(!hasZfec)('live cross-check against zfec', () => {
+describe.skipIf(skipWithout(hasZfec))('live cross-check against zfec', () => {
   let child: ChildProcessWithoutNullStreams;
   let lines: Interface;
   let replies: AsyncIterator<string>;
 
   beforeAll(() => {
+    requireDependency(hasZfec, 'python3 with zfec');
     child = spawn(PYTHON, ['-c', ZFEC_SERVER]);
     lines = createInterface({ input: child.stdout });
     replies = lines[Symbol.asyncIterator]();
   });
 
   afterAll(() => {
+    if (!hasZfec) return;
     lines.close();
     child.stdin.end();
     child.kill();

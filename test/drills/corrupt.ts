@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageClient } from '../../storage/client.js';
 import { HelperCalls } from '../support/helper-client.js';
 import { prepare } from '../support/prepare.js';
 import { formatReadCap } from '../../core/capability.js';
+import { decodeShareHeader } from '../../core/share-layout.js';
 import { CLIENT_TOKEN, GRID_TOKEN, startHelperProc, startStorage, type Drill, type Proc } from './lib.js';
 
 const KiB = 1024;
@@ -40,6 +41,19 @@ async function fetchAll(url: string, plain: Buffer): Promise<{ status: number; i
   }
 }
 
+/** Every corruption report the storage servers wrote, as "<server dir>/<si>/<shnum>". */
+async function reportsOnDisk(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    const names = await readdir(path.join(d, 'corruption')).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const r = JSON.parse(await readFile(path.join(d, 'corruption', name), 'utf8')) as { storageIndex: string; shareNumber: number };
+      out.push(`${path.basename(d)}/${r.storageIndex}/${r.shareNumber}`);
+    }
+  }
+  return out;
+}
+
 /** Byte flips on disk: downloads stay identical and corruption is reported; n-k+1 bad shares give a clean error, never wrong bytes. */
 export function corruptDrill(flips: number): Drill {
   return {
@@ -66,7 +80,13 @@ export function corruptDrill(flips: number): Drill {
               if (existsSync(file)) files.push({ file, shnum: s });
             }
           }
-          return { plain, url: `${helper.url}/uri/${cap}`, files };
+          return { plain, si: f.si, segmentSize: f.geometry.segmentSize, url: `${helper.url}/uri/${cap}`, files };
+        };
+        /** Every flipped share, as "<server dir>/<si>/<shnum>": the only shares a report may name. */
+        const flipped = new Set<string>();
+        const shareKey = (file: string) => {
+          const [dir, , , si, shnum] = path.relative(ctx.dir, file).split(path.sep);
+          return `${dir}/${si}/${shnum}`;
         };
         const reportsBefore = await Promise.all(clients.map(async (c) => (await c.status()).corruption.count));
         // Flips accumulate, up to n - k = 7 bad shares per file (each flip on another share), over as many files as it takes.
@@ -82,6 +102,7 @@ export function corruptDrill(flips: number): Drill {
             const size = (await stat(target.file)).size;
             const pos = Math.floor(Math.random() * size);
             await flip(target.file, pos, 1 + Math.floor(Math.random() * 255));
+            flipped.add(shareKey(target.file));
             const got = await fetchAll(file.url, file.plain);
             if (got.identical) identical++;
             else ctx.log(`flip ${done}: share ${target.shnum} byte ${pos}: status ${got.status}, ${got.prefixOk ? 'a correct prefix' : 'WRONG BYTES'} ${got.length} bytes ${got.error ?? ''}`);
@@ -95,12 +116,25 @@ export function corruptDrill(flips: number): Drill {
         const reportsAfter = await Promise.all(clients.map(async (c) => (await c.status()).corruption.count));
         const reported = reportsAfter.reduce((a, b, i) => a + b - reportsBefore[i], 0);
         ctx.check('the gateway reported the corruptions it met to the servers', reported > 0, `${reported} reports`);
+        const named = await reportsOnDisk(dirs);
+        const wrongly = named.filter((n) => !flipped.has(n));
+        ctx.check('every report names a share that was flipped', named.length === reported && wrongly.length === 0, `${named.length} reports on disk, ${wrongly.length} name unflipped shares: ${wrongly.slice(0, 3).join(', ')}`);
         // n - k + 1 = 8 shares bad in the same block: no way to get that segment right.
-        const last = await upload(300 * KiB);
-        for (const t of last.files.slice(0, 8)) await flip(t.file, 88 + 5, 0xff);
-        const broken = await fetchAll(last.url, last.plain);
-        ctx.check('with 8 of 10 shares corrupt the download fails cleanly', !broken.identical && (broken.status === 503 || broken.status === 200 || broken.status === 0), `status ${broken.status} ${broken.error?.slice(0, 160) ?? ''}`);
-        ctx.check('and never delivers a wrong byte', broken.prefixOk);
+        // In segment 0 the download fails before any byte is sent; in the last segment the
+        // response has started, and must stop exactly where the bad segment begins.
+        for (const where of ['first', 'last'] as const) {
+          const last = await upload(300 * KiB);
+          for (const t of last.files.slice(0, 8)) {
+            const header = decodeShareHeader(await readFile(t.file));
+            const block = where === 'first' ? 0 : header.numSegments - 1;
+            await flip(t.file, header.offsets[0] + block * header.blockSize + 5, 0xff);
+          }
+          const boundary = where === 'first' ? 0 : Math.floor((last.plain.length - 1) / last.segmentSize) * last.segmentSize;
+          const broken = await fetchAll(last.url, last.plain);
+          const length = broken.length ?? 0;
+          ctx.check(`with 8 of 10 shares corrupt in the ${where} segment the download fails cleanly`, !broken.identical && (where === 'first' ? broken.status === 503 : broken.status === 200), `status ${broken.status} ${broken.error?.slice(0, 160) ?? ''}`);
+          ctx.check(`and delivers exactly the verified bytes before that segment (${boundary})`, broken.prefixOk && length === boundary, `${length} bytes`);
+        }
       } finally {
         await Promise.all(clients.map((c) => c.close()));
         await helper.kill();

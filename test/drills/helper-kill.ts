@@ -26,13 +26,23 @@ export function helperKillDrill(sizeMiB: number): Drill {
     name: `helper kill -9 while receiving, encoding and pushing (${sizeMiB} MiB)`,
     async run(ctx) {
       const storage: Proc[] = [];
-      for (let i = 0; i < 10; i++) storage.push(await startStorage(path.join(ctx.dir, `s${i}`)));
-      const servers = storage.map((s) => ({ url: s.url, token: GRID_TOKEN }));
-      let helper = await startHelperProc(ctx.dir, { storageServers: servers });
+      let helper: Proc | undefined;
       try {
+        for (let i = 0; i < 10; i++) storage.push(await startStorage(path.join(ctx.dir, `s${i}`)));
+        const servers = storage.map((s) => ({ url: s.url, token: GRID_TOKEN }));
+        helper = await startHelperProc(ctx.dir, { storageServers: servers });
         const plain = randomBytes(sizeMiB * MiB);
         const f = await prepare(plain, { k: 3, n: 10, maxSegmentSize: 256 * 1024 });
         let h = new HelperCalls(helper.url, CLIENT_TOKEN);
+        /** Kills the helper and restarts it; checks the kill hit unfinished work (before it, and as the new helper sees it). */
+        const killAndRestart = async (when: string) => {
+          const before = String((await h.job(f.si)).json.state);
+          await helper!.kill();
+          helper = await startHelperProc(ctx.dir, { storageServers: servers });
+          h = new HelperCalls(helper.url, CLIENT_TOKEN);
+          const after = String((await h.job(f.si)).json.state);
+          ctx.check(`the kill ${when} landed before the job was done`, before !== 'done' && after !== 'done', `state ${before} at the kill, ${after} after the restart`);
+        };
         await h.check(checkBody(f));
         // 1. killed in the middle of a PATCH (a throttled link makes "the middle" last)
         const slow = await startProxy(helper.url, { bytesPerSecond: Math.max(MiB, (f.geometry.size / 4) | 0) });
@@ -40,12 +50,10 @@ export function helperKillDrill(sizeMiB: number): Drill {
         const third = Math.floor(f.geometry.size / 3);
         await until(async () => ((await h.job(f.si)).json.received as number) >= third || undefined, 60_000, 'a third received');
         const acknowledged = Number((await h.job(f.si)).json.received);
-        await helper.kill();
+        await killAndRestart('while receiving');
         await sending;
         await slow.close();
         ctx.log(`killed while receiving, ${acknowledged} bytes acknowledged`);
-        helper = await startHelperProc(ctx.dir, { storageServers: servers });
-        h = new HelperCalls(helper.url, CLIENT_TOKEN);
         const resumed = await h.check(checkBody(f));
         const offset = Number(resumed.json.offset);
         ctx.check('after the restart the helper still has every byte it acknowledged', resumed.json.status === 'send' && offset >= acknowledged, `offset ${offset} >= ${acknowledged}`);
@@ -56,18 +64,13 @@ export function helperKillDrill(sizeMiB: number): Drill {
           const j = (await h.job(f.si)).json;
           return Number(j.segmentsEncoded) > 2 || j.state === 'done' ? j : undefined;
         }, 60_000, 'encoding progress');
-        await helper.kill();
-        ctx.log('killed while encoding and pushing');
-        helper = await startHelperProc(ctx.dir, { storageServers: servers });
-        h = new HelperCalls(helper.url, CLIENT_TOKEN);
+        await killAndRestart('while encoding and pushing');
         // 3. once more, right away, in the middle of the resumed push
         await until(async () => {
           const j = (await h.job(f.si)).json;
           return j.state === 'encoding' || j.state === 'done' ? j : undefined;
         }, 60_000, 'resumed job');
-        await helper.kill();
-        helper = await startHelperProc(ctx.dir, { storageServers: servers });
-        h = new HelperCalls(helper.url, CLIENT_TOKEN);
+        await killAndRestart('in the resumed push');
         const job = await h.waitFor(f.si, ['done', 'failed'], 120_000);
         ctx.check('the job finished after three kills', job.state === 'done', String(job.lastError ?? job.state));
         const result = job.result as { uebHash: string; happiness: number };
@@ -77,7 +80,7 @@ export function helperKillDrill(sizeMiB: number): Drill {
         ctx.check('all 10 shares are stored', copies.size === 10, `${copies.size}`);
         ctx.check('no share was pushed twice to different servers', [...copies.values()].every((c) => c === 1), JSON.stringify([...copies]));
       } finally {
-        await helper.kill();
+        await helper?.kill();
         await Promise.all(storage.map((s) => s.kill()));
       }
     },

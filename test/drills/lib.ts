@@ -17,24 +17,44 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Every child a drill started and that has not exited: `runDrills` kills what a drill left behind, on every path. */
+const live = new Set<ChildProcess>();
+
+/** Registers a child process so it is killed when its drill ends, however it ends. */
+export function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+const START_TIMEOUT_MS = 30_000;
+
 /** Starts `ferry <args>` and waits for its "listening on <url>" line. */
 export async function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [FERRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env } });
+  const child = track(spawn(process.execPath, [FERRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env } }));
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  const url = await waitForListening(child, `ferry ${args[0]}`).catch((err: Error) => {
-    throw new Error(`${err.message}\n${out}`);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`ferry ${args[0]} did not listen within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
   });
-  return {
-    url,
-    child,
-    kill: (signal = 'SIGKILL') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
+  try {
+    const url = await Promise.race([waitForListening(child, `ferry ${args[0]}`), timeout]);
+    return { url, child, kill: (signal) => stop(child, signal) };
+  } catch (err) {
+    await stop(child);
+    throw new Error(`${(err as Error).message}\n${out}`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A storage server process; pass the port of an earlier run to restart it where the helper expects it. */
@@ -65,6 +85,8 @@ export interface DrillContext {
 export interface Drill {
   name: string;
   run(ctx: DrillContext): Promise<void>;
+  /** The drill fails (and its processes are killed) past this; default 5 minutes. */
+  timeoutMs?: number;
 }
 
 /** Runs drills one after the other; prints every check and the closing `N passed, N failed` line. */
@@ -84,11 +106,24 @@ export async function runDrills(drills: Drill[]): Promise<{ passed: number; fail
       },
       log: (line) => console.log(`  .. ${line}`),
     };
+    const timeoutMs = drill.timeoutMs ?? 5 * 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const running = drill.run(ctx);
     try {
-      await drill.run(ctx);
+      await Promise.race([
+        running,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${drill.name} did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
+        }),
+      ]);
     } catch (err) {
       ctx.check(`${drill.name} ran to the end`, false, err instanceof Error ? err.stack?.split('\n').slice(0, 3).join(' | ') : String(err));
     } finally {
+      clearTimeout(timer);
+      // Whatever the drill left running (a timeout, a throw before its own cleanup) is killed here.
+      await Promise.all([...live].map((child) => stop(child)));
+      // A timed-out drill fails its pending calls once its processes are gone; give it a moment to unwind.
+      await Promise.race([running.catch(() => undefined), sleep(10_000)]);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
     console.log(`  (${Math.round(performance.now() - t0)} ms)`);

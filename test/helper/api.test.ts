@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
@@ -90,7 +92,30 @@ describe('helper API: bad input gets a clear 4xx and changes nothing', () => {
   });
 
   it('keeps every file it writes inside its data dir', async () => {
-    const incoming = await readdir(`${grid.config.dataDir}/incoming`);
-    for (const name of incoming) expect(name).toMatch(/^[a-z2-7]{26}\.ct$/);
+    // A snapshot of the whole grid root and of the temp dir's top level, before and after
+    // requests that name paths outside the data dir, and one real upload (the positive control).
+    const before = await walk(grid.dir);
+    const tmpBefore = new Set(await readdir(os.tmpdir()));
+    const escapes = ['../../etc/passwd', '..%2f..%2fescaped', '%2e%2e%2f%2e%2e%2fescaped', '..', 'escaped%00'];
+    for (const e of escapes) {
+      await api().post('/helper/v1/check').set(auth).send({ ...checkBody(f), storageIndex: e });
+      await api().get(`/helper/v1/jobs/${e}`).set(auth);
+      await api().head(`/helper/v1/uploads/${e}`).set(auth).set('tus-resumable', '1.0.0');
+      await api().patch(`/helper/v1/uploads/${e}`).set(auth).set({ 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }).send(Buffer.alloc(10));
+    }
+    const g = await prepare(randomBytes(50_000));
+    await api().post('/helper/v1/check').set(auth).send(checkBody(g)).expect(200);
+    const added = (await walk(grid.dir)).filter((p) => !before.includes(p));
+    expect(added).toContain(path.join('helper', 'incoming', `${g.si}.ct`));
+    for (const p of added) expect(p).toMatch(/^(helper|storage-\d+)\//);
+    expect(added.filter((p) => /escaped|passwd|etc/.test(p))).toEqual([]);
+    const tmpAdded = (await readdir(os.tmpdir())).filter((n) => !tmpBefore.has(n));
+    expect(tmpAdded.filter((n) => /escaped|passwd|^etc$/.test(n))).toEqual([]);
   });
 });
+
+/** Every file and directory under `root`, relative to it. */
+async function walk(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.map((e) => String(e)).sort();
+}

@@ -14,6 +14,15 @@ afterEach(async () => {
 
 const urls = (g: TestGrid) => g.storage.filter((s) => s !== undefined).map((s) => s!.url);
 
+/** The job ends done and the shares on the grid decode to exactly `plain`. */
+async function expectStored(g: TestGrid, h: HelperCalls, si: string, key: Uint8Array, plain: Buffer): Promise<void> {
+  const job = await h.waitFor(si);
+  expect(job.state).toBe('done');
+  const result = job.result as { uebHash: string };
+  const back = await reassemble({ urls: urls(g), token: GRID_TOKEN, si, key, uebHash: Buffer.from(result.uebHash, 'hex') });
+  expect(back.equals(plain)).toBe(true);
+}
+
 describe('helper: check, spool, encode and push', () => {
   it('uploads a file to a result whose shares decode to the plaintext; a second upload sends nothing', async () => {
     grid = await startGrid();
@@ -41,26 +50,31 @@ describe('helper: check, spool, encode and push', () => {
   it('resumes an interrupted transfer: only the remainder is sent', async () => {
     grid = await startGrid();
     const h = new HelperCalls(grid.helper.url);
-    const f = await prepare(randomBytes(10 * 64 * 1024 + 5));
+    const plain = randomBytes(10 * 64 * 1024 + 5);
+    const f = await prepare(plain);
     await h.check(checkBody(f));
     // The first attempt delivers 3.5 segments, then the connection ends.
     const cut = Math.floor(3.5 * f.geometry.segmentSize);
-    const partial = await h.patch(f.si, 0, f.ciphertext.subarray(0, cut));
+    // Its last half segment is garbage: unverified bytes that may sit in the spool file.
+    const firstAttempt = Buffer.concat([f.ciphertext.subarray(0, 3 * f.geometry.segmentSize), randomBytes(cut - 3 * f.geometry.segmentSize)]);
+    const partial = await h.patch(f.si, 0, firstAttempt);
     expect(partial.status).toBe(204);
     expect(partial.offset).toBe(3 * f.geometry.segmentSize); // only whole, verified segments count
     const again = await h.check(checkBody(f));
     expect(again.json).toMatchObject({ status: 'send', offset: 3 * f.geometry.segmentSize, missing: [[3 * f.geometry.segmentSize, f.geometry.size]] });
     const head = await h.head(f.si);
     expect(head).toMatchObject({ status: 200, offset: 3 * f.geometry.segmentSize, length: f.geometry.size });
+    // The half segment after the cut may sit in the spool file unverified; it must not reach a share.
     const rest = await h.patch(f.si, head.offset, f.ciphertext.subarray(head.offset));
     expect(rest).toMatchObject({ status: 204, offset: f.geometry.size });
-    expect((await h.waitFor(f.si)).state).toBe('done');
+    await expectStored(grid, h, f.si, f.key, plain);
   });
 
   it('refuses a corrupted segment alone and keeps what came before it', async () => {
     grid = await startGrid();
     const h = new HelperCalls(grid.helper.url);
-    const f = await prepare(randomBytes(6 * 64 * 1024));
+    const plain = randomBytes(6 * 64 * 1024);
+    const f = await prepare(plain);
     await h.check(checkBody(f));
     const bad = Buffer.from(f.ciphertext);
     bad[2 * f.geometry.segmentSize + 17] ^= 0xff; // inside segment 2
@@ -71,7 +85,8 @@ describe('helper: check, spool, encode and push', () => {
     expect(head.offset).toBe(2 * f.geometry.segmentSize);
     const rest = await h.patch(f.si, head.offset, f.ciphertext.subarray(head.offset));
     expect(rest).toMatchObject({ status: 204, offset: f.geometry.size });
-    expect((await h.waitFor(f.si)).state).toBe('done');
+    // Not one byte of the refused segment may reach the shares.
+    await expectStored(grid, h, f.si, f.key, plain);
   });
 
   it('encodes and pushes while the upload is still arriving (pipelined), then completes', async () => {

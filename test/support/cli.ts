@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -17,23 +17,50 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/**
- * `npm test` builds first; a direct `vitest run` may find dist/ missing or
- * older than the client sources, so build then (once, under a lock: two test
- * files may ask at the same time).
- */
-export async function ensureBuilt(): Promise<void> {
-  const stale = () => !existsSync(FERRY_BIN) || statSync(FERRY_BIN).mtimeMs < newestSource(path.join(ROOT, 'client'));
-  if (!stale()) return;
-  const lock = path.join(os.tmpdir(), `ferry-build-lock-${Buffer.from(ROOT).toString('hex').slice(-24)}`);
+/** Every folder tsconfig.build.json compiles: a change in any of them makes dist/ stale. */
+const BUILT = ['core', 'storage', 'helper', 'client', 'cli', 'runtime', 'bin', 'bench'];
+/** A build lock older than this is left over from a killed run. */
+const STALE_LOCK_MS = 5 * 60_000;
+
+/** Takes the build lock (a directory holding the owner's pid); breaks it when its owner is gone or it is too old. */
+async function takeLock(lock: string): Promise<void> {
+  const deadline = Date.now() + 2 * STALE_LOCK_MS;
   for (;;) {
     try {
       mkdirSync(lock);
-      break;
+      writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      return;
     } catch {
-      await new Promise((r) => setTimeout(r, 200));
+      if (lockAbandoned(lock)) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`build lock ${lock} held too long`);
+      else await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+function lockAbandoned(lock: string): boolean {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) return true;
+    const pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // ESRCH: the owner died; ENOENT on the pid file: just created, not abandoned.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * `npm test` builds first; a direct `vitest run` may find dist/ missing or
+ * older than the sources, so build then (once, under a lock: two test
+ * files may ask at the same time).
+ */
+export async function ensureBuilt(): Promise<void> {
+  const stale = () => !existsSync(FERRY_BIN) || statSync(FERRY_BIN).mtimeMs < Math.max(...BUILT.map((d) => newestSource(path.join(ROOT, d))));
+  if (!stale()) return;
+  const lock = path.join(os.tmpdir(), `ferry-build-lock-${Buffer.from(ROOT).toString('hex').slice(-24)}`);
+  await takeLock(lock);
   try {
     if (!stale()) return;
     const r = await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
@@ -41,7 +68,7 @@ export async function ensureBuilt(): Promise<void> {
     if (r.code !== 0 && stale()) throw new Error(`build failed:\n${r.stdout.toString()}${r.stderr.toString()}`);
     if (r.code !== 0) console.warn(`ensureBuilt: tsc reported errors (outputs written anyway):\n${r.stdout.toString()}`);
   } finally {
-    rmdirSync(lock);
+    rmSync(lock, { recursive: true, force: true });
   }
 }
 
@@ -52,9 +79,37 @@ export interface RunResult {
   stderr: Buffer;
 }
 
+/** CLI processes started by the tests and still running; `stopSpawned()` in an afterEach/afterAll ends them. */
+const spawned = new Set<ChildProcess>();
+
+/** Starts the CLI and registers the child for `stopSpawned()`. */
+export function spawnFerry(args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; stdio?: 'ignore' | 'pipe' }): ChildProcess {
+  return tracked(spawn(process.execPath, [FERRY_BIN, ...args], { cwd: o.cwd, env: o.env ?? cliEnv(o.cwd), stdio: ['ignore', o.stdio ?? 'pipe', o.stdio ?? 'pipe'] }));
+}
+
+function tracked<C extends ChildProcess>(child: C): C {
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
+/** Kills (SIGKILL) every CLI process a test started that is still running, and waits for them to exit. */
+export async function stopSpawned(): Promise<void> {
+  await Promise.all(
+    [...spawned].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 function run(cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = tracked(spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -77,7 +132,7 @@ export function ferry(args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv 
 
 /** Starts a long-running CLI command; resolves once its stdout contains `ready`. */
 export async function startFerry(args: string[], o: { cwd: string; env?: NodeJS.ProcessEnv; ready: string; timeoutMs?: number }): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: o.cwd, env: o.env ?? cliEnv(o.cwd), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnFerry(args, o);
   let text = '';
   child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (text += b.toString()));

@@ -9,10 +9,12 @@ import type { EncodeFn } from '../../../helper/encode/encode-push.js';
 import { ADMIN_TOKEN, startAdminGrid } from '../../support/admin.js';
 import { HelperCalls } from '../../support/helper-client.js';
 import { checkBody, prepare } from '../../support/prepare.js';
+import { requireDependency, skipWithout } from '../../support/required.js';
 
 /**
  * The live admin page in a real headless Chromium (Debian's `chromium`,
- * driven by playwright-core). Skipped when either is missing.
+ * driven by playwright-core). Skipped when either is missing, except under CI,
+ * where that is a failure.
  */
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -43,7 +45,11 @@ interface Playwright {
 
 // A variable specifier: playwright-core is optional, and typecheck must pass without it.
 const PLAYWRIGHT = 'playwright-core';
-const playwright = (await import(PLAYWRIGHT).catch(() => undefined)) as Playwright | undefined;
+let importError = '';
+const playwright = (await import(PLAYWRIGHT).catch((err: Error) => {
+  importError = err.message;
+  return undefined;
+})) as Playwright | undefined;
 const canRun = existsSync(CHROMIUM) && playwright !== undefined;
 
 /** In-thread codec that waits before segment i until `released > i`. */
@@ -83,7 +89,9 @@ afterAll(async () => {
 });
 
 describe('admin page in Chromium', () => {
-  it.skipIf(!canRun)('shows an upload moving, escapes job data, and pauses and resumes intake', async () => {
+  it.skipIf(skipWithout(canRun))('shows an upload moving, escapes job data, and pauses and resumes intake', async () => {
+    requireDependency(existsSync(CHROMIUM), CHROMIUM);
+    requireDependency(playwright !== undefined, `playwright-core (${importError})`);
     const gate = gatedEncode();
     const grid = await startAdminGrid({ servers: 4, encode: gate.encode, helper: { limits: { pipeline: false } } });
     cleanups.push(() => grid.close());
@@ -142,8 +150,9 @@ describe('admin page in Chromium', () => {
     });
     expect(partly).toBeGreaterThan(0);
     expect(await page.textContent(`${row} .pill`)).toBe('encoding');
-    const shot = path.join(os.tmpdir(), 'ferry-admin-page.png');
-    await page.screenshot({ path: shot, fullPage: true });
+    // Screenshots go to FERRY_SCREENSHOT_DIR when set (to look at), else to this test's temp dir.
+    const shots = process.env.FERRY_SCREENSHOT_DIR ?? userDataDir;
+    await page.screenshot({ path: path.join(shots, 'ferry-admin-page.png'), fullPage: true });
     gate.release(Infinity);
     await until('the job to leave the active list', async () => (await page.evaluate<number>(`document.querySelectorAll('${row}').length`)) === 0);
     await until('the job in the finished list', async () => /done/.test((await page.textContent(`#recent tr[data-si="${f.si}"]`)) ?? ''));
@@ -184,7 +193,7 @@ describe('admin page in Chromium', () => {
     // Run the sweep from the page.
     await page.click('#run-sweep');
     await until('the sweep report', async () => /Sweep done/.test((await page.textContent('#message')) ?? ''));
-    await page.screenshot({ path: path.join(os.tmpdir(), 'ferry-admin-page-end.png'), fullPage: true });
+    await page.screenshot({ path: path.join(shots, 'ferry-admin-page-end.png'), fullPage: true });
 
     // Signing out forgets the token.
     await page.click('#sign-out');

@@ -48,27 +48,39 @@ describe('repair after a helper restart', () => {
     const r1 = new RepairCalls(first.url);
     expect((await r1.repair({ cap: stored.cap })).status).toBe(202);
     await atGate;
-    // Give the in-flight writes of segments 0-3 a moment to land.
-    await new Promise((r) => setTimeout(r, 200));
     const placement = (await first.helper.jobs.require(si)).placement!;
     expect(Object.keys(placement).map(Number).sort()).toEqual(lost);
+    const l = layoutFor(plain.length, 3, 10, stored.f.geometry.segmentSize);
+    /** Bytes of each placed share the servers hold (complete or not). */
+    const landed = async (): Promise<Map<number, { bytes: number; complete: boolean }>> => {
+      const out = new Map<number, { bytes: number; complete: boolean }>();
+      for (const [shnum, id] of Object.entries(placement)) {
+        const server = grid!.storage.find((s) => s?.serverId === id)!;
+        const c = new StorageClient({ url: server.url, token: GRID_TOKEN });
+        try {
+          const p = await c.missing(si, Number(shnum));
+          out.set(Number(shnum), { bytes: l.end - p.missing.reduce((sum, [a, b]) => sum + (b - a), 0), complete: p.complete });
+        } finally {
+          await c.close();
+        }
+      }
+      return out;
+    };
+    // Wait (polling, with a deadline) until writes of the segments before the gate reached every placed share.
+    for (const deadline = Date.now() + 15_000; ; ) {
+      if ([...(await landed()).values()].every((p) => p.bytes > 0)) break;
+      if (Date.now() > deadline) throw new Error('the first helper never wrote to every placed share');
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const closing = first.close();
     release();
     await closing;
 
     // The servers hold partial shares: some bytes of each, not all.
-    const l = layoutFor(plain.length, 3, 10, stored.f.geometry.segmentSize);
     const partial = new Map<number, number>();
-    for (const [shnum, id] of Object.entries(placement)) {
-      const server = grid.storage.find((s) => s?.serverId === id)!;
-      const c = new StorageClient({ url: server.url, token: GRID_TOKEN });
-      try {
-        const p = await c.missing(si, Number(shnum));
-        expect(p.complete).toBe(false);
-        partial.set(Number(shnum), l.end - p.missing.reduce((sum, [a, b]) => sum + (b - a), 0));
-      } finally {
-        await c.close();
-      }
+    for (const [shnum, p] of await landed()) {
+      expect(p.complete).toBe(false);
+      partial.set(shnum, p.bytes);
     }
     const received = [...partial.values()].reduce((a, b) => a + b, 0);
     expect(received).toBeGreaterThan(0);
@@ -95,6 +107,7 @@ describe('repair after a helper restart', () => {
     for (const [s, id] of Object.entries(placement)) expect(result.shareMap[s]).toEqual([id]);
     // Only what the servers lacked was sent the second time.
     const pushed = Object.values(job.pushedBytes as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(pushed).toBeGreaterThan(0);
     expect(pushed).toBe(lost.length * l.end - received);
 
     const after = await shareBytes(grid, si);
