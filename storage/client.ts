@@ -16,6 +16,7 @@ import { FerryError, isFerryError } from '../core/errors.js';
 import { formatStorageIndex, parseStorageIndex } from '../core/storage-index.js';
 import { decodeErrorBody } from '../runtime/http/errors.js';
 import { formatRangeHeader, parseContentRange } from '../runtime/http/range.js';
+import { discardBody } from '../runtime/http/discard.js';
 import {
   AllocateResponse,
   CorruptionResponse,
@@ -189,7 +190,7 @@ export class StorageClient {
       served = undefined;
     }
     if (!served || served.start !== start || served.end > end || served.total === undefined) {
-      res.body.destroy();
+      discardBody(res.body);
       throw new FerryError('UPSTREAM_ERROR', `storage server answered a range read with ${res.statusCode} ${contentRange ?? ''}`.trim());
     }
     return { start: served.start, end: served.end, size: served.total, body: res.body };

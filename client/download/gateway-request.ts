@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { FerryError } from '../../core/errors.js';
+import { discardBody } from '../../runtime/http/discard.js';
 import { parseContentRange } from '../../runtime/http/range.js';
 import { errorFromResponse, HelperError, networkError } from '../http.js';
 import { abortedError } from '../retry.js';
@@ -52,13 +53,13 @@ export async function requestFile(r: GatewayRequest): Promise<GatewayAnswer> {
   }
   const etag = header(res, 'etag');
   if ((res.statusCode === 200 || res.statusCode === 206) && etag !== undefined && etag !== r.etag) {
-    res.body.destroy();
+    discardBody(res.body);
     throw wrongAnswer(`the gateway sent a different file (ETag ${etag}, the capability's is ${r.etag})`);
   }
   if (res.statusCode === 200) {
     const length = header(res, 'content-length');
     if (length !== undefined && Number(length) !== r.size) {
-      res.body.destroy();
+      discardBody(res.body);
       throw wrongAnswer(`the gateway sent ${length} bytes, the capability says ${r.size}`);
     }
     return { kind: 'bytes', start: 0, body: res.body };
@@ -68,11 +69,11 @@ export async function requestFile(r: GatewayRequest): Promise<GatewayAnswer> {
     try {
       range = parseContentRange(header(res, 'content-range') ?? '');
     } catch (err) {
-      res.body.destroy();
+      discardBody(res.body);
       throw wrongAnswer(`unusable Content-Range: ${(err as Error).message}`);
     }
     if (range.start !== r.offset || range.end !== r.size || range.total !== r.size) {
-      res.body.destroy();
+      discardBody(res.body);
       throw wrongAnswer(`asked for bytes ${r.offset}- of ${r.size}, got ${header(res, 'content-range')}`);
     }
     return { kind: 'bytes', start: r.offset, body: res.body };

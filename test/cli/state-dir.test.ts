@@ -5,7 +5,7 @@
  * (a silently replaced secret would change every later file's key).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, ensureBuilt, ferry, stopSpawned } from '../support/cli.js';
@@ -38,6 +38,23 @@ describe('ferry state dir', () => {
     expect(await modeOf(state)).toBe(0o700);
     expect(await modeOf(path.join(state, 'convergence-secret'))).toBe(0o600);
     expect(await modeOf(path.join(state, 'journal'))).toBe(0o700);
+  });
+
+  it('an existing state dir and secret that others could read are made private (0700, 0600) and keep their secret', async () => {
+    const state = path.join(dir, 'loose');
+    await mkdir(state);
+    await chmod(state, 0o755);
+    const secret = path.join(state, 'convergence-secret');
+    const first = await put(path.join(dir, 'fresh'));
+    expect(first.code, first.stderr.toString()).toBe(0);
+    await writeFile(secret, await readFile(path.join(dir, 'fresh', 'convergence-secret')));
+    await chmod(secret, 0o644);
+    const r = await put(state);
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(await modeOf(state)).toBe(0o700);
+    expect(await modeOf(secret)).toBe(0o600);
+    // Same secret, same file: the same cap as from the fresh dir.
+    expect(JSON.parse(r.stdout.toString()).cap).toBe(JSON.parse(first.stdout.toString()).cap);
   });
 
   it('refuses a corrupt convergence secret by name and leaves the file alone', async () => {

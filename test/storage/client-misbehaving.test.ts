@@ -54,10 +54,9 @@ describe('StorageClient range reads from a misbehaving server', () => {
     expect(Buffer.from(await client.read(SI, 0, 1000, 3000)).equals(SHARE.subarray(1000, 3000))).toBe(true);
   });
 
-  // 'wrong-start' (/answered a range read with 206 bytes 1001-/) and 'whole-200'
-  // (/answered a range read with 200/) are refused too, but the client then destroys the
-  // response body in a way that leaves an unhandled AbortError; they join this table once that is fixed.
   it.each<[Misbehaviour, RegExp]>([
+    ['wrong-start', /answered a range read with 206 bytes 1001-/],
+    ['whole-200', /answered a range read with 200/],
     ['short', /sent 1993 of 2000 bytes/],
     ['oversized', /more bytes than its Content-Range/],
   ])('refuses %s', async (misbehaviour, message) => {
