@@ -93,7 +93,11 @@ export class Helper {
     });
     this.datastore = new SpoolDataStore(jobs, files, spoolComplete, limits.commitEvery, (si, bytes) => uploads.received(si, bytes));
     const running = (si: string) => queue.isRunning(si);
-    this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, running, now, log });
+    const stop = async (si: string) => {
+      queue.abort(si);
+      await queue.settled(si);
+    };
+    this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, running, stop, now, log });
     this.actions = new OperatorActions({ jobs, queue, files, intake: this.intake, log, now });
     this.repairs = new RepairService({ jobs, grid, queue, config, log, source: this.source, now, pool: this.pool }, o.repair);
   }

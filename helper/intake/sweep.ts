@@ -21,14 +21,18 @@ async function sweepHoldingDirs(o: {
   idleMs: number;
   now: number;
   running: (si: string) => boolean;
+  stop: (si: string) => Promise<void>;
 }): Promise<SweepReport> {
   const report: SweepReport = { expiredSpools: [], orphanFiles: [], freedBytes: 0 };
   const usage = await o.files.usage();
   const sizes = new Map(usage.files.map((f) => [f.si, f]));
   for (const job of await o.jobs.list((j) => j.state === 'receiving')) {
     const file = sizes.get(job.si);
-    const lastActivity = Math.max(job.updatedAt, file?.mtimeMs ?? 0);
+    // Idle means no bytes from the client: the spool's mtime, not the job's
+    // updatedAt (an early encode bumps that while it waits for the spool).
+    const lastActivity = Math.max(job.createdAt, file?.mtimeMs ?? 0);
     if (o.now - lastActivity <= o.idleMs) continue;
+    await o.stop(job.si); // an early encode of it, if one runs
     await o.files.remove(job.si);
     await o.jobs.setState(job.si, 'cancelled', { lastError: `spool idle since ${new Date(lastActivity).toISOString()}; removed by the sweep` });
     report.expiredSpools.push(job.si);
@@ -51,6 +55,8 @@ export interface SpoolSweeperDeps {
   /** How long a receiving spool may stay idle (config limits.spoolIdle, read at each sweep). */
   idleMs: () => number;
   running: (si: string) => boolean;
+  /** Stops a running (early) encode of `si` and waits for it to unwind. */
+  stop: (si: string) => Promise<void>;
   now: () => number;
   log: Logger;
 }
@@ -72,8 +78,8 @@ export class SpoolSweeper {
   }
 
   async sweep(): Promise<SweepReport> {
-    const { jobs, files, idleMs, running, now } = this.d;
-    const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running });
+    const { jobs, files, idleMs, running, stop, now } = this.d;
+    const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running, stop });
     this.#last = { at: now(), report };
     return report;
   }
