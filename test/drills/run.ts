@@ -28,7 +28,13 @@ console.log(`fuzz seed ${seed}`);
 const kills = Number(flag('--kills') ?? 20);
 
 const drills: Drill[] = [
-  clientKillDrill(sizeMiB, kills), flakyLinkDrill(sizeMiB), helperKillDrill(sizeMiB), storageKillDrill(sizeMiB), diskFullDrill(sizeMiB), corruptDrill(Number(flag('--flips') ?? 100)), badInputDrill(fuzzRuns, seed),
+  clientKillDrill(sizeMiB, kills),
+  flakyLinkDrill(sizeMiB),
+  helperKillDrill(sizeMiB),
+  storageKillDrill(sizeMiB),
+  diskFullDrill(sizeMiB),
+  corruptDrill(Number(flag('--flips') ?? 100)),
+  badInputDrill(fuzzRuns, seed),
   largestSegmentDrill(),
 ];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
