@@ -67,6 +67,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     datastore: d.datastore,
     locker: new MemoryLocker(),
     relativeLocation: true,
+    onIncomingRequest: uploadAccess(d.jobs),
     maxSize: d.config.limits.maxFileSize,
     // Upload ids are storage indexes; anything else is not an upload of ours.
     getFileIdFromRequest: (_req, lastPath) => (lastPath && isStorageIndex(lastPath) ? lastPath : undefined),
@@ -89,7 +90,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     sendError(res, new FerryError('INTAKE_PAUSED', 'intake paused; retry later'));
   };
   app.all(HELPER_PATHS.uploads, auth, intakeGate, tusHandler);
-  app.all(`${HELPER_PATHS.uploads}/*splat`, auth, uploadAccess(d.jobs), tusHandler);
+  app.all(`${HELPER_PATHS.uploads}/*splat`, auth, tusHandler);
 
   app.use(d.gatewayRoutes);
   app.use(notFoundHandler);

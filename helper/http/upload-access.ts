@@ -1,11 +1,9 @@
-import type { RequestHandler } from 'express';
 import { FerryError } from '../../core/errors.js';
-import { isStorageIndex } from '../../core/storage-index.js';
-import { sendError } from '../../runtime/http/errors.js';
+import { bearerToken } from '../../runtime/http/auth.js';
+import { tusError } from '../intake/tus-store.js';
 import type { Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
-import { TUS_VERSION } from '../protocol.js';
-import { clientOf } from './client-auth.js';
+import { clientIdOf } from './client-auth.js';
 
 /**
  * Who may do what to an upload (docs/protocol.md, "Who may touch an upload").
@@ -26,26 +24,18 @@ export function notYours(si: string): FerryError {
   return new FerryError('FORBIDDEN', `upload ${si} belongs to another client token; POST the check with the same segment hashes to share it`);
 }
 
-/** Gate in front of the tus routes of one upload: HEAD/PATCH need the owner or a sharer, DELETE the owner. */
-export function uploadAccess(jobs: Pick<JobStore, 'get'>): RequestHandler {
-  return (req, res, next) => {
-    const si = req.path.split('/').pop() ?? '';
-    if (!isStorageIndex(si)) {
-      next();
-      return;
-    }
-    void jobs.get(si).then(
-      (job) => {
-        const client = clientOf(res);
-        const allowed = !job || (req.method === 'DELETE' ? mayTerminate(job, client) : mayFollow(job, client));
-        if (allowed) {
-          next();
-          return;
-        }
-        res.setHeader('Tus-Resumable', TUS_VERSION);
-        sendError(res, notYours(si));
-      },
-      (err: unknown) => next(err),
-    );
+/**
+ * tus' onIncomingRequest: runs with the upload id exactly as tus parsed it
+ * from the URL (after anyBearer let the request in), before any handler.
+ * DELETE needs the owner; every other method the owner or a sharer.
+ */
+export function uploadAccess(jobs: Pick<JobStore, 'get'>): (req: Request, id: string) => Promise<void> {
+  return async (req, id) => {
+    const job = await jobs.get(id);
+    if (!job) return; // tus answers 404 itself
+    const token = bearerToken(req.headers.get('authorization') ?? undefined);
+    const client = token === undefined ? '' : clientIdOf(token);
+    const allowed = req.method === 'DELETE' ? mayTerminate(job, client) : mayFollow(job, client);
+    if (!allowed) throw tusError(notYours(id));
   };
 }

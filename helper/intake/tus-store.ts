@@ -20,7 +20,7 @@ class TusHttpError extends Error {
   }
 }
 
-function tusError(err: unknown): TusHttpError {
+export function tusError(err: unknown): TusHttpError {
   const { status, body } = toErrorBody(err);
   return new TusHttpError(status, JSON.stringify(body));
 }

@@ -62,9 +62,13 @@ describe('an upload in progress cannot be taken over by another token', () => {
     expect((await victim.check(checkBody(file, HAPPY))).json.status).toBe('send');
     expect((await victim.patch(file.si, 0, file.ciphertext.subarray(0, seg))).offset).toBe(seg);
 
-    const terminate = (calls: HelperCalls) =>
-      fetch(`${calls.url}/helper/v1/uploads/${file.si}`, { method: 'DELETE', headers: { authorization: `Bearer ${calls.token}`, 'tus-resumable': '1.0.0' } });
+    const tus = (calls: HelperCalls, method: string, at = file.si) =>
+      fetch(`${calls.url}/helper/v1/uploads/${at}`, { method, headers: { authorization: `Bearer ${calls.token}`, 'tus-resumable': '1.0.0' } });
+    const terminate = (calls: HelperCalls) => tus(calls, 'DELETE');
     expect((await terminate(attacker)).status).toBe(403);
+    // The same upload spelled otherwise: a trailing slash, a percent-encoded letter.
+    expect((await tus(attacker, 'DELETE', `${file.si}/`)).status).toBe(403);
+    expect((await tus(attacker, 'HEAD', `%${file.si.charCodeAt(0).toString(16)}${file.si.slice(1)}`)).status).toBe(403);
     expect((await attacker.head(file.si)).status).toBe(403);
     expect((await attacker.job(file.si)).status).toBe(403);
     expect((await attacker.patch(file.si, seg, file.ciphertext.subarray(seg))).status).toBe(403);
