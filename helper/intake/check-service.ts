@@ -95,7 +95,8 @@ export class CheckService {
 
     if (job.state === 'receiving' && job.crypttextRoot !== v.crypttextRoot) {
       // The hash list is fixed while its upload is alive: only a stale one may be replaced.
-      const idleMs = await this.idleFor(job);
+      // A complete spool is about to be encoded, never stale.
+      const idleMs = job.received === job.params.size ? 0 : await this.idleFor(job);
       if (idleMs < this.d.takeoverIdle) {
         throw new FerryError('CONFLICT', `storage index ${si} is being uploaded from a different ciphertext (segment hashes differ); retry after it has been idle for ${Math.ceil(this.d.takeoverIdle / 1000)} s`);
       }
@@ -123,7 +124,7 @@ export class CheckService {
 
   /** Since when the client of a receiving upload sent nothing: the spool's mtime moves with every byte written. */
   private async idleFor(job: Job): Promise<number> {
-    const lastByte = await this.d.files.incomingMtime(job.si);
+    const lastByte = await this.d.files.spoolMtime(job.si);
     return Date.now() - Math.max(job.createdAt, lastByte ?? 0);
   }
 

@@ -40,10 +40,11 @@ export class SpoolFiles {
     await fsyncDir(this.incomingDir);
   }
 
-  /** When the incoming spool of `si` last changed (undefined if there is none). */
-  async incomingMtime(si: string): Promise<number | undefined> {
+  /** When the spool of `si` last changed, whichever dir holds it (undefined if there is none). */
+  async spoolMtime(si: string): Promise<number | undefined> {
+    const file = await this.locate(si);
     try {
-      return (await fs.stat(this.incomingPath(si))).mtimeMs;
+      return file === undefined ? undefined : (await fs.stat(file)).mtimeMs;
     } catch {
       return undefined;
     }
