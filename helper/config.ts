@@ -54,6 +54,8 @@ export const HelperConfigSchema = z.strictObject({
       /** A receiving spool idle this long is deleted by the sweep. */
       spoolIdle: duration.default(7 * 86_400_000),
       sweepInterval: duration.default(3_600_000),
+      /** A receiving upload whose client sent nothing this long may be replaced by a check with other segment hashes (before: 409). */
+      takeoverIdle: duration.default(3_600_000),
       /** Jobs encoded and pushed at once. */
       concurrency: z.number().int().min(1).max(64).default(2),
       /** Verified spool bytes that may wait for one fsync. */

@@ -87,6 +87,7 @@ export class Helper {
       servers,
       maxFileSize: limits.maxFileSize,
       holdingQuota: limits.holdingQuota,
+      takeoverIdle: limits.takeoverIdle,
       spoolComplete,
       intakePaused: () => this.intake.paused,
       source: this.source,

@@ -26,6 +26,8 @@ export interface EncodePushContext {
    */
   available?: (end: number, signal?: AbortSignal) => Promise<void>;
   segmentHashes: Uint8Array;
+  /** The job's crypttext root as stored now (the encoder stops if it is no longer `job.crypttextRoot`). */
+  currentRoot: () => Promise<string>;
   servers: GridServer[];
   encode: EncodeFn;
   /** Persists the placement before any byte is pushed. */
@@ -74,7 +76,7 @@ async function onePass(ctx: EncodePushContext, lost: Set<string>, started: numbe
       { details: { happiness: plan.happiness, happy, reachable: survey.reachable.length } },
     );
   }
-  const source = new EncoderSource({ geometry: g, layout, spoolFile: ctx.spoolFile, available: ctx.available, segmentHashes: ctx.segmentHashes, crypttextRoot: job.crypttextRoot, encode: ctx.encode, signal: ctx.signal });
+  const source = new EncoderSource({ geometry: g, layout, spoolFile: ctx.spoolFile, available: ctx.available, segmentHashes: ctx.segmentHashes, crypttextRoot: job.crypttextRoot, currentRoot: ctx.currentRoot, encode: ctx.encode, signal: ctx.signal });
   const out = await pushShares(
     {
       si,

@@ -1,12 +1,15 @@
 /**
  * The upload's block source: a spooled ciphertext read segment by segment,
- * erasure-coded into n blocks, hashed into the share set being built. The
- * trailers prove the spool is the file that was checked in (its crypttext
- * root), or nothing is finished.
+ * erasure-coded into n blocks, hashed into the share set being built. Every
+ * segment is hashed again as it is read and must equal its leaf before it is
+ * coded, so no leaf reaches a UEB without the bytes coded under it; and the
+ * finished root must be the job's crypttext root as the job store holds it
+ * then, or nothing is finished.
  */
 import { FerryError } from '../../core/errors.js';
 import { HASH_BYTES } from '../../core/merkle.js';
 import type { FileGeometry } from '../../core/params.js';
+import { framedDigest } from '../../core/tagged-hash.js';
 import { blockHashesAsync, ShareSetBuilder, splitSegment, type EncodedFile } from '../../core/share-builder.js';
 import type { ShareLayout } from '../../core/share-layout.js';
 import type { BlockSource } from '../push/pusher.js';
@@ -21,10 +24,25 @@ export interface EncoderInput {
   /** Resolves once the spool holds verified bytes up to `end` (absent when the spool is complete). */
   available?: (end: number, signal?: AbortSignal) => Promise<void>;
   segmentHashes: Uint8Array;
-  /** Hex crypttext root the client checked in. */
+  /** Hex crypttext root the client checked in (the root of `segmentHashes`). */
   crypttextRoot: string;
+  /** The job's crypttext root as stored now: a hash list replaced meanwhile stops the encode. */
+  currentRoot: () => Promise<string>;
   encode: EncodeFn;
   signal?: AbortSignal;
+}
+
+/** A spooled segment whose bytes do not hash to its leaf: the spool from `offset` on must be received again. */
+export class SpoolMismatch extends FerryError {
+  constructor(
+    readonly segment: number,
+    readonly offset: number,
+    /** The crypttext root whose leaf the bytes failed. */
+    readonly root: string,
+  ) {
+    super('INTEGRITY_ERROR', `spooled segment ${segment} does not match its segment hash; the spool from offset ${offset} is dropped`, { details: { segment, offset } });
+    this.name = 'SpoolMismatch';
+  }
 }
 
 export class EncoderSource implements BlockSource {
@@ -43,7 +61,11 @@ export class EncoderSource implements BlockSource {
     // Segment i+1 is read and coded while segment i is hashed and handed to the sinks.
     const prepare = async (i: number) => {
       await o.available?.(Math.min(g.size, (i + 1) * g.segmentSize), o.signal);
-      const segment = await source.read(i);
+      const { segment, framed } = await source.read(i);
+      // A replaced hash list first: then the bytes are not wrong, this encode is stale.
+      await this.assertCurrent();
+      const leaf = o.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+      if (!(await framedDigest(framed)).equals(leaf)) throw new SpoolMismatch(i, i * g.segmentSize, o.crypttextRoot);
       return o.encode(g.k, g.n, splitSegment(g, i, segment, i === g.numSegments - 1 ? scratch : undefined));
     };
     try {
@@ -61,20 +83,26 @@ export class EncoderSource implements BlockSource {
     }
   }
 
+  private async assertCurrent(): Promise<void> {
+    if ((await this.o.currentRoot()) !== this.o.crypttextRoot) {
+      throw new FerryError('CONFLICT', 'the segment hashes of this upload were replaced while it was encoded');
+    }
+  }
+
+  /** Called once every segment was fed; a root that is not the job's current one finishes nothing. */
   async trailers(shnums: readonly number[]): Promise<Map<number, { header: Uint8Array; trailer: Uint8Array }>> {
-    const encoded = this.result();
+    const encoded = this.builder.finish();
+    if (!Buffer.from(encoded.crypttextRoot).equals(Buffer.from(this.o.crypttextRoot, 'hex'))) {
+      throw new FerryError('INTEGRITY_ERROR', 'crypttext root of the spool differs from the one checked in');
+    }
+    await this.assertCurrent();
+    this.encoded = encoded;
     return new Map(shnums.map((s) => [s, { header: encoded.headers[s], trailer: encoded.trailers[s] }]));
   }
 
-  /** The finished share set (UEB, headers, trailers), checked against the crypttext root checked in. */
+  /** The finished share set (UEB, headers, trailers), checked against the job's crypttext root by trailers(). */
   result(): EncodedFile {
-    if (!this.encoded) {
-      const encoded = this.builder.finish();
-      if (!Buffer.from(encoded.crypttextRoot).equals(Buffer.from(this.o.crypttextRoot, 'hex'))) {
-        throw new FerryError('INTEGRITY_ERROR', 'crypttext root of the spool differs from the one checked in');
-      }
-      this.encoded = encoded;
-    }
+    if (!this.encoded) throw new Error('EncoderSource.result() before trailers()');
     return this.encoded;
   }
 }

@@ -14,15 +14,16 @@ import type { JobStore } from '../jobs/job-store.js';
 import { HELPER_PATHS, HELPER_PROTOCOL_VERSION, TUS_VERSION, type ErrorBody, type HelperInfo } from '../protocol.js';
 import { repairRoutes } from '../repair/routes.js';
 import type { RepairService } from '../repair/service.js';
-import { anyBearer } from './client-auth.js';
+import { anyBearer, clientOf } from './client-auth.js';
 import { jobView } from './job-view.js';
+import { mayFollow, notYours, uploadAccess } from './upload-access.js';
 
 const CHECK_BODY_LIMIT = 64 * 1024 * 1024; // room for the hashes of a 2 TiB file at 1 MiB segments
 
 export interface HelperAppDeps {
   config: HelperConfig;
   log: Logger;
-  jobs: Pick<JobStore, 'require'>;
+  jobs: Pick<JobStore, 'require' | 'get'>;
   checks: Pick<CheckService, 'check'>;
   datastore: SpoolDataStore;
   intake: Pick<IntakeSwitch, 'paused'>;
@@ -48,7 +49,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
 
   app.post(HELPER_PATHS.check, auth, ...jsonBody(CHECK_BODY_LIMIT), async (req, res) => {
     await d.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
-    res.json(await d.checks.check(req.body));
+    res.json(await d.checks.check(req.body, clientOf(res)));
   });
 
   app.use(repairRoutes(d.repairs, auth)); // check-file, repair
@@ -56,7 +57,9 @@ export function createHelperApp(d: HelperAppDeps): Express {
   app.get(`${HELPER_PATHS.jobs}/:si`, auth, async (req, res) => {
     const si = String(req.params.si);
     parseStorageIndex(si);
-    res.json(jobView(await d.jobs.require(si)));
+    const job = await d.jobs.require(si);
+    if (!mayFollow(job, clientOf(res))) throw notYours(si);
+    res.json(jobView(job));
   });
 
   const tus = new TusServer({
@@ -64,6 +67,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     datastore: d.datastore,
     locker: new MemoryLocker(),
     relativeLocation: true,
+    onIncomingRequest: uploadAccess(d.jobs),
     maxSize: d.config.limits.maxFileSize,
     // Upload ids are storage indexes; anything else is not an upload of ours.
     getFileIdFromRequest: (_req, lastPath) => (lastPath && isStorageIndex(lastPath) ? lastPath : undefined),

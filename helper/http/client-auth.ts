@@ -1,7 +1,23 @@
-import type { RequestHandler } from 'express';
+import { createHash } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
 import { FerryError } from '../../core/errors.js';
 import { bearerToken, safeEqual } from '../../runtime/http/auth.js';
 import { sendError } from '../../runtime/http/errors.js';
+
+/**
+ * What a job records about the client token that made it: a SHA-256 prefix,
+ * enough to tell tokens apart, useless to present as a token.
+ */
+export function clientIdOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+/** The id of the token an authenticated request presented (set by anyBearer). */
+export function clientOf(res: Response): string {
+  const id = (res.locals as { clientId?: unknown }).clientId;
+  if (typeof id !== 'string') throw new Error('clientOf: the route is not behind anyBearer');
+  return id;
+}
 
 /** Accepts any of several bearer tokens (one per client or team), each compared in constant time. */
 export function anyBearer(tokens: readonly string[], realm = 'ferry-helper'): RequestHandler {
@@ -12,6 +28,7 @@ export function anyBearer(tokens: readonly string[], realm = 'ferry-helper'): Re
     let ok = false;
     for (const t of tokens) ok = safeEqual(presented ?? '', t) || ok;
     if (ok && presented !== undefined) {
+      res.locals.clientId = clientIdOf(presented);
       next();
       return;
     }

@@ -19,6 +19,8 @@ export interface CheckServiceDeps {
   servers: () => Promise<GridServer[]>;
   maxFileSize: number;
   holdingQuota: number;
+  /** A receiving upload whose client sent nothing for this long may be replaced by a check with other segment hashes (limits.takeoverIdle). */
+  takeoverIdle: number;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
   intakePaused: () => boolean;
@@ -36,16 +38,17 @@ export class CheckService {
 
   constructor(private readonly d: CheckServiceDeps) {}
 
-  async check(body: unknown): Promise<CheckAnswer> {
+  /** `client`: the id of the token that asks (helper/http/client-auth.ts clientIdOf); a new upload is theirs. */
+  async check(body: unknown, client: string): Promise<CheckAnswer> {
     const v = validateCheck(body, this.d.maxFileSize);
-    return this.mutex.run(v.si, () => this.decide(v));
+    return this.mutex.run(v.si, () => this.decide(v, client));
   }
 
   private answered(status: CheckAnswer['status'], resumed = false): void {
     publish('ferry:intake:check', this.d.source, () => ({ status, resumed }));
   }
 
-  private async decide(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer> {
+  private async decide(v: ReturnType<typeof validateCheck>, client: string): Promise<CheckAnswer> {
     const { si } = v;
     let job = await this.d.jobs.get(si);
     if (job && job.state === 'cancelled') {
@@ -55,6 +58,11 @@ export class CheckService {
     if (job) this.assertSameFile(job, v.params);
 
     if (job?.state === 'done' && job.result) {
+      // have-it only for the ciphertext that was stored: the cap's crypttext root is checked by every download.
+      const stored = Buffer.from(decodeUeb(Buffer.from(job.result.ueb, 'base64')).crypttextRoot).toString('hex');
+      if (stored !== v.crypttextRoot) {
+        throw new FerryError('CONFLICT', `storage index ${si} is stored from a different ciphertext (segment hashes differ)`);
+      }
       const survey = await surveyShares(await this.d.servers(), si);
       const happiness = happinessOf(survey.existing);
       if (happiness >= v.params.happy) {
@@ -74,7 +82,7 @@ export class CheckService {
       }
       if (this.d.intakePaused()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
       await this.reserveQuota(v.params.size);
-      job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot }, Date.now());
+      job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot, owner: client }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
       if (v.params.size === 0) {
@@ -85,13 +93,22 @@ export class CheckService {
       return this.send(job, v.geometry.segmentSize);
     }
 
-    if (job.state === 'receiving') {
-      if (job.crypttextRoot !== v.crypttextRoot) job = await this.adoptHashes(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize);
-      this.answered('send', job.received > 0);
-      return this.send(job, v.geometry.segmentSize);
+    if (job.state === 'receiving' && job.crypttextRoot !== v.crypttextRoot) {
+      // The hash list is fixed while its upload is alive: only a stale one may be replaced.
+      // A complete spool is about to be encoded, never stale.
+      const idleMs = job.received === job.params.size ? 0 : await this.idleFor(job);
+      if (idleMs < this.d.takeoverIdle) {
+        throw new FerryError('CONFLICT', `storage index ${si} is being uploaded from a different ciphertext (segment hashes differ); retry after it has been idle for ${Math.ceil(this.d.takeoverIdle / 1000)} s`);
+      }
+      job = await this.takeOver(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize, client);
     }
     if (job.crypttextRoot !== v.crypttextRoot) {
       throw new FerryError('CONFLICT', `storage index ${si} is already being encoded from a different ciphertext (segment hashes differ)`);
+    }
+    job = await this.join(job, client);
+    if (job.state === 'receiving') {
+      this.answered('send', job.received > 0);
+      return this.send(job, v.geometry.segmentSize);
     }
     this.answered('in-progress');
     return this.inProgress(job);
@@ -105,18 +122,33 @@ export class CheckService {
     }
   }
 
+  /** Since when the client of a receiving upload sent nothing: the spool's mtime moves with every byte written. */
+  private async idleFor(job: Job): Promise<number> {
+    const lastByte = await this.d.files.spoolMtime(job.si);
+    return Date.now() - Math.max(job.createdAt, lastByte ?? 0);
+  }
+
   /**
-   * Another client resumes with different segment hashes (only possible with
-   * a different ciphertext under the same index). Keep the verified prefix
-   * both agree on; the rest is re-sent and checked against the new hashes.
+   * A stale upload of another ciphertext under the same index is replaced:
+   * the verified prefix both hash lists agree on is kept, the rest is re-sent
+   * and checked against the new hashes. Hashes and job change in one batch.
    */
-  private async adoptHashes(job: Job, hashes: Uint8Array, root: string, segmentSize: number): Promise<Job> {
+  private async takeOver(job: Job, hashes: Uint8Array, root: string, segmentSize: number, client: string): Promise<Job> {
     const old = await this.d.jobs.segmentHashes(job.si);
     const keepSegments = commonPrefixSegments(old, hashes);
-    await this.d.jobs.replaceSegmentHashes(job.si, hashes);
-    return this.d.jobs.update(job.si, (j) => {
+    return this.d.jobs.replaceSegmentHashes(job.si, hashes, (j) => {
       j.crypttextRoot = root;
       j.received = Math.min(j.received, keepSegments * segmentSize);
+      j.owner = client;
+      j.sharers = [];
+    });
+  }
+
+  /** Another token checking in the same hash list may resume the upload and follow its job (convergence). */
+  private async join(job: Job, client: string): Promise<Job> {
+    if (job.owner === undefined || job.owner === client || job.sharers?.includes(client)) return job;
+    return this.d.jobs.update(job.si, (j) => {
+      if (j.owner !== client && !j.sharers?.includes(client)) j.sharers = [...(j.sharers ?? []), client];
     });
   }
 

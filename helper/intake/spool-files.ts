@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseStorageIndex } from '../../core/storage-index.js';
-import { mkdirDurable, readdirIfExists, renameDurable, unlinkDurable } from '../../runtime/fs/durable.js';
+import { fsyncDir, mkdirDurable, readdirIfExists, renameDurable, unlinkDurable } from '../../runtime/fs/durable.js';
 
 /**
  * The holding dirs, as Tahoe's CHK_incoming / CHK_encoding: a spool lives in
@@ -33,10 +33,26 @@ export class SpoolFiles {
     return path.join(this.encodingDir, `${si}.ct`);
   }
 
-  /** Creates the (empty) incoming file if it does not exist yet. */
+  /** Creates the (empty) incoming file if it does not exist yet; its directory entry is durable on return. */
   async createIncoming(si: string): Promise<void> {
     const fh = await fs.open(this.incomingPath(si), 'a');
     await fh.close();
+    await fsyncDir(this.incomingDir);
+  }
+
+  /** When the spool of `si` last changed, whichever dir holds it (undefined if there is none). */
+  async spoolMtime(si: string): Promise<number | undefined> {
+    const file = await this.locate(si);
+    try {
+      return file === undefined ? undefined : (await fs.stat(file)).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A complete spool goes back to incoming/ (part of it must be received again). */
+  async returnToIncoming(si: string): Promise<void> {
+    if ((await this.locate(si)) === this.encodingPath(si)) await renameDurable(this.encodingPath(si), this.incomingPath(si));
   }
 
   async markComplete(si: string): Promise<void> {

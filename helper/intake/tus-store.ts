@@ -20,7 +20,7 @@ class TusHttpError extends Error {
   }
 }
 
-function tusError(err: unknown): TusHttpError {
+export function tusError(err: unknown): TusHttpError {
   const { status, body } = toErrorBody(err);
   return new TusHttpError(status, JSON.stringify(body));
 }
@@ -68,19 +68,26 @@ export class SpoolDataStore extends DataStore {
       return job.received;
     }
     const geometry = jobGeometry(job);
+    // The spool this body continues: if its hashes are replaced or it is cut meanwhile, nothing more is committed.
+    const root = job.crypttextRoot;
+    let last = job.received;
     try {
+      const segmentHashes = await this.jobs.segmentHashes(id);
       const committed = await writeVerified({
         file: this.files.incomingPath(id),
         source: stream,
         offset,
         geometry,
-        segmentHashes: await this.jobs.segmentHashes(id),
+        segmentHashes,
         commit: async (o) => {
-          const before = (await this.jobs.require(id)).received;
           await this.jobs.update(id, (j) => {
+            if (j.crypttextRoot !== root || j.received !== last || j.state !== 'receiving') {
+              throw new FerryError('CONFLICT', `upload ${id} changed while this body was written (state ${j.state}, offset ${j.received}); check again`);
+            }
             j.received = o;
           });
-          this.onReceived?.(id, o - before);
+          this.onReceived?.(id, o - last);
+          last = o;
         },
         commitEvery: this.commitEvery,
       });

@@ -1,6 +1,7 @@
 import type { Logger } from '../../runtime/log.js';
 import { publish, type EventSource } from '../diagnostics.js';
 import { encodeAndPush, type EncodeFn } from '../encode/encode-push.js';
+import { SpoolMismatch } from '../encode/encoder-source.js';
 import type { GridServer } from '../grid/grid.js';
 import type { Job, JobResult, UploadJob } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -72,6 +73,11 @@ export class UploadRunner {
     try {
       await this.encodeJob(job, signal, started);
     } catch (err) {
+      if (err instanceof SpoolMismatch && !signal.aborted) {
+        // Bad spooled bytes are not a failed push: they are dropped and received again.
+        await this.dropSpoolFrom(si, err.offset, err.root, err.message);
+        throw new EarlyStop(err);
+      }
       // An early start that fails is not a failed job: the upload may still be going on.
       if (early && (await jobs.get(si))?.state === 'receiving') throw new EarlyStop(err);
       throw err;
@@ -102,6 +108,28 @@ export class UploadRunner {
     this.d.log.info({ si, pushed: result.pushed.length, happiness: result.happiness }, 'job done');
   }
 
+  /**
+   * The spool from `offset` on does not match its hashes (disk damage): it is
+   * dropped from there (not received) and the job goes back to receiving, so
+   * a check answers `send` from `offset`. Nothing is dropped if the hash list
+   * was replaced meanwhile: then the encode was stale, not the bytes.
+   */
+  private async dropSpoolFrom(si: string, offset: number, root: string, reason: string): Promise<void> {
+    const { jobs, files } = this.d;
+    const job = await jobs.require(si);
+    if (job.crypttextRoot !== root || (job.state !== 'receiving' && job.state !== 'encoding' && job.state !== 'queued')) return;
+    // Only a receiving upload's hashes can be replaced, and its spool is in incoming/ already.
+    await files.returnToIncoming(si);
+    await jobs.update(si, (j) => {
+      if (j.crypttextRoot !== root) return;
+      j.received = Math.min(j.received, offset);
+      j.state = 'receiving';
+      j.receivedAt = undefined;
+      j.lastError = reason;
+    });
+    this.d.log.warn({ si, offset }, 'spooled bytes do not match their segment hashes; dropped from this offset');
+  }
+
   /** The one call into the encoder (helper/encode/), with what it needs of this job. */
   private async encodeAndPush(job: UploadJob, signal: AbortSignal): Promise<JobResult> {
     const { jobs, files } = this.d;
@@ -116,6 +144,7 @@ export class UploadRunner {
       },
       available: job.state === 'receiving' ? (end, sig) => this.waitForSpool(si, end, sig) : undefined,
       segmentHashes: await jobs.segmentHashes(si),
+      currentRoot: async () => (await jobs.require(si)).crypttextRoot,
       servers: await this.d.servers(),
       encode: this.d.encode,
       signal,

@@ -17,6 +17,21 @@ export interface VerifiedWriteOptions {
   commit: (offset: number) => Promise<void>;
   /** Verified bytes allowed to wait for an fsync; bounds what a helper crash can lose. */
   commitEvery?: number;
+  /** Opens the spool for writing (tests inject short or failing writes). */
+  open?: (file: string) => Promise<SpoolHandle>;
+}
+
+/** What the writer needs of a file handle. */
+export type SpoolHandle = Pick<fs.FileHandle, 'write' | 'datasync' | 'close'>;
+
+/** Writes every byte of `buf` at `position`: a write may store fewer bytes than asked (file-size limit, full disk). */
+async function writeFully(fh: SpoolHandle, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(buf, offset + done, length - done, position + done);
+    if (bytesWritten <= 0) throw new FerryError('INSUFFICIENT_STORAGE', `the holding dir took no more bytes at offset ${position + done}`);
+    done += bytesWritten;
+  }
 }
 
 const PREFIX = netstring(TAGS.crypttextSegment);
@@ -49,7 +64,7 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   }
   const commitEvery = o.commitEvery ?? 16 * 1024 * 1024;
   const depth = Math.max(1, Math.min(4, Math.floor(MAX_IN_FLIGHT_BYTES / g.segmentSize)));
-  const fh = await fs.open(o.file, 'r+');
+  const fh = await (o.open ?? ((file) => fs.open(file, 'r+')))(o.file);
   const free: Buffer[] = [];
   const inFlight: InFlight[] = [];
   let verified = o.offset;
@@ -58,6 +73,8 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   let segStart = segment * g.segmentSize;
   let segEnd = Math.min(g.size, segStart + g.segmentSize);
   let refused: FerryError | undefined;
+  /** A segment whose write failed: neither it nor any later segment counts. */
+  let broken = false;
 
   const newBuffer = (): Buffer => {
     const b = free.pop() ?? Buffer.allocUnsafe(PREFIX.length + g.segmentSize);
@@ -76,9 +93,16 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   /** Settles the oldest segment: checks its hash and moves `verified` past it. */
   const settleOne = async () => {
     const f = inFlight.shift()!;
-    const [, digest] = await f.done;
-    free.push(f.buf);
-    if (refused) return;
+    let digest: Uint8Array;
+    try {
+      [, digest] = await f.done;
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      free.push(f.buf);
+    }
+    if (refused || broken) return;
     const expected = o.segmentHashes.subarray(f.segment * HASH_BYTES, (f.segment + 1) * HASH_BYTES);
     if (!Buffer.from(digest).equals(expected)) {
       refused = new FerryError('SEGMENT_HASH_MISMATCH', `segment ${f.segment} does not match its hash; resend from offset ${verified}`, {
@@ -92,7 +116,7 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
   const launch = () => {
     const len = segEnd - segStart;
     const buf = cur;
-    const done = Promise.all([fh.write(buf, PREFIX.length, len, segStart), framedDigest(buf.subarray(0, PREFIX.length + len))]);
+    const done = Promise.all([writeFully(fh, buf, PREFIX.length, len, segStart), framedDigest(buf.subarray(0, PREFIX.length + len))]);
     done.catch(() => undefined); // observed in settleOne
     inFlight.push({ segment, end: segEnd, buf, done });
     segment++;
@@ -135,7 +159,7 @@ export async function writeVerified(o: VerifiedWriteOptions): Promise<number> {
     await commit().catch(() => undefined);
     if (err instanceof FerryError) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOSPC') throw new FerryError('INSUFFICIENT_STORAGE', 'the holding dir is out of disk space', { cause: err });
+    if (e.code === 'ENOSPC' || e.code === 'EFBIG') throw new FerryError('INSUFFICIENT_STORAGE', `the holding dir took no more bytes (${e.code})`, { cause: err });
     if (e.syscall) throw err; // a disk fault, not the client going away
     return committed;
   } finally {

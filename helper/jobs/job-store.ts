@@ -70,8 +70,22 @@ export class JobStore extends EventEmitter<{ change: [Job] }> {
     return h;
   }
 
-  async replaceSegmentHashes(si: string, segmentHashes: Uint8Array): Promise<void> {
-    await this.hashes.put(si, segmentHashes, SYNC);
+  /**
+   * Replaces the hash list and changes the job in one fsynced batch: a crash
+   * never leaves a job whose crypttext root is not the root of its hashes.
+   */
+  async replaceSegmentHashes(si: string, segmentHashes: Uint8Array, fn: (job: Job) => void): Promise<Job> {
+    return this.mutex.run(si, async () => {
+      const job = await this.require(si);
+      fn(job);
+      job.updatedAt = Date.now();
+      await this.db.batch()
+        .put(si, job, { sublevel: this.jobs })
+        .put(si, segmentHashes, { sublevel: this.hashes })
+        .write(SYNC);
+      this.emit('change', job);
+      return job;
+    });
   }
 
   /** Read-modify-write of one job; `durable` = fsync before returning (state changes, spool commits). */

@@ -67,6 +67,10 @@ interface JobFields {
   nextAttemptAt?: number;
   lastError?: string;
   result?: JobResult;
+  /** Upload jobs: id of the client token that created it (a hash prefix, never the token), see helper/http/client-auth.ts. */
+  owner?: string;
+  /** Upload jobs: other client tokens that checked in the same hash list (they may resume and follow it, not terminate it). */
+  sharers?: string[];
 }
 
 /** Ciphertext received over tus, then encoded and pushed. */
@@ -88,7 +92,7 @@ export function isTerminal(state: JobState): boolean {
   return state === 'done' || state === 'cancelled';
 }
 
-type NewJobFields = Pick<JobFields, 'si' | 'state' | 'params' | 'crypttextRoot'> & ({ kind?: 'upload' } | { kind: 'repair'; repair: RepairSpec });
+type NewJobFields = Pick<JobFields, 'si' | 'state' | 'params' | 'crypttextRoot'> & Partial<Pick<JobFields, 'owner'>> & ({ kind?: 'upload' } | { kind: 'repair'; repair: RepairSpec });
 
 /** A job as first stored: nothing received, encoded or pushed yet, no attempt made. */
 export function newJob(fields: NewJobFields, now: number): Job {
