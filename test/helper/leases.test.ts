@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { startHelper } from '../../helper/start.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { putFile, type StoredFile } from '../support/gateway-fixture.js';
 import { startGrid, type TestGrid } from '../support/grid.js';
@@ -71,6 +72,20 @@ describe('leases', () => {
     const calls = new RepairCalls(g.helper.url);
     const gone = await calls.checkFile({ cap: dropped.cap });
     expect(gone.json).toMatchObject({ goodShares: 0, recoverable: false, healthy: false });
+  });
+
+  it('a helper that never saw the file answers have-it from the grid and renews the leases too', async () => {
+    const { grid: g, clock } = await gridWithClock();
+    const stored = await putFile(g, randomBytes(100_000));
+    const other = await startHelper({ ...g.config, dataDir: path.join(g.dir, 'other-helper'), port: 0, adminToken: undefined });
+    try {
+      clock.now += 6 * DAY;
+      const again = await new HelperCalls(other.url).check(checkBody(stored.f));
+      expect(again.json.status).toBe('have-it');
+      for (const e of await leases(g, stored)) expect(e).toBe(clock.now + LEASE);
+    } finally {
+      await other.close();
+    }
   });
 
   it('a repair renews the leases of a healthy file; after expiry check says unrecoverable and repair fails', async () => {
