@@ -34,11 +34,12 @@ export function formatCheckReport(r: CheckReport): string {
   out.push(`shares:    ${r.goodShares} of ${r.n} good, on ${holders.size} server${holders.size === 1 ? '' : 's'}, happiness ${r.happiness}`);
   out.push(
     `health:    ${
-      r.healthy ? 'healthy' : r.recoverable ? 'NOT HEALTHY (recoverable: run ferry repair)' : `NOT HEALTHY, NOT RECOVERABLE (${r.goodShares} of the ${r.k} shares needed)`
+      r.healthy ? 'healthy' : r.inconsistent ? 'NOT HEALTHY, INCONSISTENT (the shares decode to other bytes than the file names)' : r.recoverable ? 'NOT HEALTHY (recoverable: run ferry repair)' : `NOT HEALTHY, NOT RECOVERABLE (${r.goodShares} of the ${r.k} shares needed)`
     }`,
   );
   for (const [shnum, ids] of Object.entries(r.shares)) out.push(`  share ${shnum.padStart(3)}  ${ids.map(serverName).join(', ')}`);
   if (r.warning) out.push(`warning:   ${r.warning}`);
+  if (r.inconsistent) out.push(`inconsistent: ${r.inconsistent}`);
   if (r.missing.length) out.push(`missing:   share${r.missing.length === 1 ? '' : 's'} ${r.missing.join(', ')}`);
   for (const c of r.corrupt) out.push(`corrupt:   share ${c.shnum} on ${serverName(c.server)}: ${reasonText(c.reason)}${c.reported ? ' (reported to the server)' : ''}`);
   for (const [id, s] of Object.entries(r.servers)) {
@@ -65,6 +66,7 @@ export function registerCheckCommand(program: Command): void {
       });
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
       if (!report.healthy) {
+        if (report.inconsistent) throw new FerryError('INTEGRITY_ERROR', `the file's shares are inconsistent and no repair can fix them: ${report.inconsistent}`);
         if (!report.recoverable) {
           throw new FerryError('NOT_ENOUGH_SHARES', `the file cannot be recovered: ${report.goodShares} good share${report.goodShares === 1 ? '' : 's'} of the ${report.k} needed`);
         }

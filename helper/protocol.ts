@@ -182,6 +182,8 @@ export const CheckReport = z.object({
   servers: z.record(z.string(), ServerReport),
   /** Set when no copy has the UEB the capability names although copies exist: probably the wrong capability. */
   warning: z.string().optional(),
+  /** Set by a verifying check when the good shares decode to ciphertext the UEB's crypttext root does not name. */
+  inconsistent: z.string().optional(),
 });
 export type CheckReport = z.infer<typeof CheckReport>;
 

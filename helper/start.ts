@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import { StorageClient } from '../storage/client.js';
-import { listen } from '../runtime/http/listen.js';
+import { listen, type Listening } from '../runtime/http/listen.js';
 import type { Logger } from '../runtime/log.js';
 import { Admin } from './admin/admin.js';
 import { createAdminApp } from './admin/app.js';
@@ -38,7 +38,14 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
   });
   const app = helperApp(helper);
-  const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
+  let l: Listening;
+  try {
+    l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
+  } catch (err) {
+    // A port in use must not leave the job store locked and the worker threads running.
+    await helper.close();
+    throw err;
+  }
   // The admin API, page and metrics have a listener of their own (loopback by default).
   let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
   if (config.adminToken) {

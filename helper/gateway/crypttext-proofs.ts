@@ -88,7 +88,8 @@ export class CrypttextProofs {
         return;
       }
       if (wrong.some((w) => w.nodes.every((n, j) => n.equals(nodes[j])))) {
-        throw new FerryError('UPSTREAM_ERROR', `segment ${i} decodes to ciphertext that fails the crypttext hash although shares agree on it: the file's shares are inconsistent`, {
+        // Permanent (no retry gets other bytes): a client must not take it for a passing upstream fault.
+        throw new FerryError('INTEGRITY_ERROR', `segment ${i} decodes to ciphertext that fails the crypttext hash although shares agree on it: the file's shares are inconsistent`, {
           details: { segment: i },
         });
       }

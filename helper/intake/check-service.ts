@@ -4,6 +4,7 @@ import { decodeUeb, uebHash } from '../../core/ueb.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { GridServer } from '../grid/grid.js';
 import { shareMapOf } from '../grid/grid.js';
+import { renewLeases } from '../grid/io.js';
 import { surveyShares } from '../grid/locate.js';
 import { publish, type EventSource } from '../diagnostics.js';
 import { isTerminal, newJob, type Job } from '../jobs/job.js';
@@ -63,9 +64,11 @@ export class CheckService {
       if (stored !== v.crypttextRoot) {
         throw new FerryError('CONFLICT', `storage index ${si} is stored from a different ciphertext (segment hashes differ)`);
       }
-      const survey = await surveyShares(await this.d.servers(), si);
+      const servers = await this.d.servers();
+      const survey = await surveyShares(servers, si);
       const happiness = happinessOf(survey.existing);
       if (happiness >= v.params.happy) {
+        await renewHolders(servers, survey.existing, si);
         this.answered('have-it');
         return { status: 'have-it', storageIndex: si, ueb: job.result.ueb, uebHash: job.result.uebHash, shareMap: shareMapOf(survey.existing), happiness };
       }
@@ -176,6 +179,7 @@ export class CheckService {
     if (happiness < v.params.happy) return undefined;
     const ueb = await this.readUeb(v, survey.existing, servers);
     if (!ueb) return undefined;
+    await renewHolders(servers, survey.existing, v.si);
     return { status: 'have-it', storageIndex: v.si, ueb: ueb.toString('base64'), uebHash: uebHash(ueb).toString('hex'), shareMap: shareMapOf(survey.existing), happiness };
   }
 
@@ -205,4 +209,10 @@ export class CheckService {
       throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);
     }
   }
+}
+
+/** A have-it stands for the upload the client meant to make: the holders' leases are renewed as a push would set them. */
+async function renewHolders(servers: GridServer[], existing: ShareGraph, si: string): Promise<void> {
+  const holders = new Set([...existing.values()].flatMap((ids) => [...ids]));
+  await renewLeases({ timeoutMs: 10_000 }, servers.filter((s) => holders.has(s.id)), si);
 }

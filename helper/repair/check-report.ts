@@ -6,7 +6,8 @@ import type { CheckReport, ServerReport } from '../protocol.js';
 import { happinessOf } from '../push/happiness.js';
 import type { Inspection } from './inspect.js';
 
-export function buildCheckReport(insp: Inspection, happy: number, health: ServerHealth[]): CheckReport {
+/** `inconsistent`: why the good shares decode to ciphertext the UEB does not name (a verifying check's decode). */
+export function buildCheckReport(insp: Inspection, happy: number, health: ServerHealth[], inconsistent?: string): CheckReport {
   const { cap } = insp;
   const n = cap.n;
   const servers: Record<string, ServerReport> = {};
@@ -37,13 +38,14 @@ export function buildCheckReport(insp: Inspection, happy: number, health: Server
     shares: shareMapOf(insp.good),
     goodShares: insp.good.size,
     happiness,
-    healthy: happiness >= happy && missing.length === 0,
-    recoverable: insp.good.size >= cap.k,
+    healthy: happiness >= happy && missing.length === 0 && inconsistent === undefined,
+    recoverable: insp.good.size >= cap.k && inconsistent === undefined,
     missing,
     corrupt: insp.verdicts
       .filter((v) => v.status === 'corrupt')
       .map((v) => ({ shnum: v.copy.shnum, server: v.copy.server.id, reason: v.reason ?? 'failed verification', reported: v.reported ?? false })),
     servers,
+    ...(inconsistent === undefined ? {} : { inconsistent }),
     ...(!insp.file && insp.verdicts.some((v) => v.otherUeb)
       ? { warning: 'no copy has the UEB this capability names: is it the right capability? (no server was told its shares are corrupt)' }
       : {}),

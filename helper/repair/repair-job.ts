@@ -269,7 +269,7 @@ async function onePass(r: RepairRun, state: PassState, started: number): Promise
 }
 
 /** k good copies of distinct share numbers: primary shares first (no decoding), each from its first readable server. */
-function pickSources(insp: Inspection, k: number, unreadable: Set<string>): { copy: ShareCopy; root: Buffer }[] {
+export function pickSources(insp: Inspection, k: number, unreadable: Set<string>): { copy: ShareCopy; root: Buffer }[] {
   const byShnum = new Map<number, ShareCopy[]>();
   for (const v of insp.verdicts) {
     if (v.status !== 'good' || unreadable.has(copyKey(v.copy.shnum, v.copy.server.id))) continue;

@@ -26,6 +26,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { publish, type EventSource } from '../diagnostics.js';
 import { buildCheckReport } from './check-report.js';
 import { inThreadCodec, poolCodec, type RepairCodec } from './codec.js';
+import { inconsistentDecode } from './decode-check.js';
 import { inspectFile } from './inspect.js';
 import { DEFAULT_REPAIR_SETTINGS, runRepair, type RepairHooks, type RepairSettings } from './repair-job.js';
 import { copyKey } from '../grid/grid.js';
@@ -95,7 +96,9 @@ export class RepairService {
     });
     if (insp.file) this.remember(si, known ? insp.corrupt.filter((c) => !known.has(copyKey(c.shnum, c.server))) : insp.corrupt);
     if (verify) for (const v of insp.verdicts) if (v.status === 'good') this.found.get(si)?.delete(copyKey(v.copy.shnum, v.copy.server.id));
-    const report = buildCheckReport(insp, happy, this.d.grid.health());
+    const io = { timeoutMs: this.settings.timeoutMs, signal };
+    const inconsistent = verify ? await inconsistentDecode(insp, { codec: this.codec, io, windowBytes: this.settings.windowBytes }) : undefined;
+    const report = buildCheckReport(insp, happy, this.d.grid.health(), inconsistent);
     this.d.log.info({ si, verified: report.verified, good: report.goodShares, corrupt: report.corrupt.length, happiness: report.happiness, healthy: report.healthy }, 'file checked');
     return report;
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { HelperCalls } from '../support/helper-client.js';
 import { checkBody, prepare } from '../support/prepare.js';
 import { reassemble } from '../support/reassemble.js';
-import { CLIENT_TOKEN, GRID_TOKEN, portOf, startHelperProc, startStorage, until, type Drill, type Proc } from './lib.js';
+import { CLIENT_TOKEN, GRID_TOKEN, stableAddresses, startHelperProc, startStorage, until, type Drill, type Proc } from './lib.js';
 
 const MiB = 1024 * 1024;
 
@@ -17,10 +17,11 @@ export function diskFullDrill(sizeMiB: number): Drill {
       const dirs = Array.from({ length: 10 }, (_, i) => path.join(ctx.dir, `s${i}`));
       let storage: Proc[] = [];
       let helper: Proc | undefined;
+      const { fronts, close: closeFronts } = await stableAddresses(dirs.length);
       try {
         // Every storage server keeps a petabyte free: nothing fits.
-        for (const d of dirs) storage.push(await startStorage(d, { extra: ['--reserved-space', '1P'] }));
-        const servers = storage.map((s) => ({ url: s.url, token: GRID_TOKEN }));
+        for (let i = 0; i < dirs.length; i++) storage.push(await startStorage(dirs[i], { front: fronts[i], extra: ['--reserved-space', '1P'] }));
+        const servers = fronts.map((f) => ({ url: f.url, token: GRID_TOKEN }));
         const size = sizeMiB * MiB;
         helper = await startHelperProc(ctx.dir, { storageServers: servers, limits: { holdingQuota: Math.floor(size * 1.5) } });
         const h = new HelperCalls(helper.url, CLIENT_TOKEN);
@@ -41,10 +42,10 @@ export function diskFullDrill(sizeMiB: number): Drill {
         ctx.check('and no result is claimed', failed.result === undefined);
         const garbage = await sharesAndPartials(dirs, a.si);
         ctx.check('no storage dir holds a share or a partial share of the refused upload', garbage.length === 0, garbage.slice(0, 3).join(', '));
-        // Space returns: the same servers, same ports, no reservation.
+        // Space returns: the same servers (behind the addresses the helper knows), no reservation.
         await Promise.all(storage.map((s) => s.kill('SIGTERM')));
         storage = [];
-        for (let i = 0; i < dirs.length; i++) storage.push(await startStorage(dirs[i], { port: portOf(servers[i].url) }));
+        for (let i = 0; i < dirs.length; i++) storage.push(await startStorage(dirs[i], { front: fronts[i] }));
         const done = await h.waitFor(a.si, ['done'], 120_000);
         ctx.check('when space returns the retried job succeeds', done.state === 'done');
         const back = await reassemble({ urls: servers.map((s) => s.url), token: GRID_TOKEN, si: a.si, key: a.key, uebHash: Buffer.from((done.result as { uebHash: string }).uebHash, 'hex') });
@@ -59,6 +60,7 @@ export function diskFullDrill(sizeMiB: number): Drill {
       } finally {
         await helper?.kill();
         await Promise.all(storage.map((s) => s.kill()));
+        await closeFronts();
       }
     },
   };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HelperConfigInput } from '../../helper/config.js';
 import { waitForListening } from '../../bench/lib/processes.js';
+import { stableAddress, type StableAddress } from '../support/stable-address.js';
 
 /** The compiled CLI (`npm run build` first). Drills use real processes, real ports, real kills. */
 export const FERRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'ferry.js');
@@ -57,15 +58,33 @@ export async function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   }
 }
 
-/** A storage server process; pass the port of an earlier run to restart it where the helper expects it. */
-export async function startStorage(dir: string, o: { port?: number; extra?: string[] } = {}): Promise<Proc> {
+/**
+ * A storage server process on a free port. With `front`, the helper is told
+ * the front's address (test/support/stable-address.ts): a restart behind it
+ * needs no particular port, and while the process is down the front refuses.
+ */
+export async function startStorage(dir: string, o: { front?: StableAddress; extra?: string[] } = {}): Promise<Proc> {
   const tokenFile = `${dir}.token`;
   await writeFile(tokenFile, GRID_TOKEN, { mode: 0o600 });
-  return startProc(['storage', '--dir', dir, '--port', String(o.port ?? 0), '--token-file', tokenFile, '--log-level', 'warn', ...(o.extra ?? [])]);
+  const proc = await startProc(['storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn', ...(o.extra ?? [])]);
+  const front = o.front;
+  if (!front) return proc;
+  front.target = proc.url;
+  return {
+    ...proc,
+    kill: (signal) => {
+      // Cleared first: the freed port may be anyone's by the time the helper connects again.
+      if (front.target === proc.url) front.target = undefined;
+      return proc.kill(signal);
+    },
+  };
 }
 
-export function portOf(url: string): number {
-  return Number(new URL(url).port);
+/** Fronts for `count` storage servers, closed when the drill's `finally` calls the result's close. */
+export async function stableAddresses(count: number): Promise<{ fronts: StableAddress[]; close(): Promise<void> }> {
+  const fronts: StableAddress[] = [];
+  for (let i = 0; i < count; i++) fronts.push(await stableAddress());
+  return { fronts, close: async () => void (await Promise.all(fronts.map((f) => f.close()))) };
 }
 
 /** A helper process on a fixed port (so clients can reconnect after a restart). */

@@ -4,7 +4,7 @@ import { HelperCalls } from '../support/helper-client.js';
 import { checkBody, prepare, type PreparedFile } from '../support/prepare.js';
 import { startProxy } from '../support/proxy.js';
 import { reassemble } from '../support/reassemble.js';
-import { CLIENT_TOKEN, GRID_TOKEN, portOf, startHelperProc, startStorage, until, type Drill, type DrillContext, type Proc } from './lib.js';
+import { CLIENT_TOKEN, GRID_TOKEN, stableAddresses, startHelperProc, startStorage, until, type Drill, type DrillContext, type Proc } from './lib.js';
 
 const MiB = 1024 * 1024;
 
@@ -27,8 +27,9 @@ export function storageKillDrill(sizeMiB: number): Drill {
     async run(ctx: DrillContext) {
       const dirs = Array.from({ length: 10 }, (_, i) => path.join(ctx.dir, `s${i}`));
       const storage: Proc[] = [];
-      for (const d of dirs) storage.push(await startStorage(d));
-      const servers = storage.map((s) => ({ url: s.url, token: GRID_TOKEN }));
+      const { fronts, close: closeFronts } = await stableAddresses(dirs.length);
+      for (let i = 0; i < dirs.length; i++) storage.push(await startStorage(dirs[i], { front: fronts[i] }));
+      const servers = fronts.map((f) => ({ url: f.url, token: GRID_TOKEN }));
       const helper = await startHelperProc(ctx.dir, { storageServers: servers });
       const h = new HelperCalls(helper.url, CLIENT_TOKEN);
       try {
@@ -47,8 +48,8 @@ export function storageKillDrill(sizeMiB: number): Drill {
         const back = result && (await reassemble({ urls: alive, token: GRID_TOKEN, si: a.si, key: a.key, uebHash: Buffer.from(result.uebHash, 'hex') }));
         ctx.check('the file decodes from the surviving servers alone', Boolean(back?.equals(plain)));
 
-        // Restart those 3 where they were; then 4 die mid-push: happiness can reach 6 at most.
-        for (const i of [0, 4, 8]) storage[i] = await startStorage(dirs[i], { port: portOf(servers[i].url) });
+        // Restart those 3 (behind the addresses the helper knows); then 4 die mid-push: happiness can reach 6 at most.
+        for (const i of [0, 4, 8]) storage[i] = await startStorage(dirs[i], { front: fronts[i] });
         const plain2 = randomBytes(sizeMiB * MiB);
         const b = await prepare(plain2, { k: 3, n: 10, maxSegmentSize: 256 * 1024 });
         const doomed = [1, 3, 5, 7];
@@ -63,7 +64,7 @@ export function storageKillDrill(sizeMiB: number): Drill {
         ctx.check('with 4 of 10 servers killed the job fails instead of claiming success', failed.state === 'failed' && failed.result === undefined, String(failed.state));
         ctx.check('the failure says how many servers and shares and why', /happiness \d < happy 7/.test(String(failed.lastError)), String(failed.lastError));
         // Space and servers return: the retry succeeds.
-        for (const i of doomed) storage[i] = await startStorage(dirs[i], { port: portOf(servers[i].url) });
+        for (const i of doomed) storage[i] = await startStorage(dirs[i], { front: fronts[i] });
         const recovered = await h.waitFor(b.si, ['done'], 120_000);
         ctx.check('once the servers are back, the retried job succeeds', recovered.state === 'done');
         const r2 = recovered.result as { uebHash: string };
@@ -72,6 +73,7 @@ export function storageKillDrill(sizeMiB: number): Drill {
       } finally {
         await helper.kill();
         await Promise.all(storage.map((s) => s.kill()));
+        await closeFronts();
       }
     },
   };

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { HelperConfig, HelperConfigInput } from '../../helper/config.js';
 import { startHelper, type RunningHelper } from '../../helper/start.js';
-import type { RunningStorageServer } from '../../storage/server.js';
+import type { RunningStorageServer, StorageServerOptions } from '../../storage/server.js';
 import { closeGrid, gridHelperConfig, startStorageServers } from '../../cli/local-grid.js';
 import { tempDir } from './tmp.js';
 
@@ -26,13 +26,15 @@ export interface TestGrid {
  * servers and a real helper on 127.0.0.1 ephemeral ports, data in a temp dir,
  * fixed tokens and quick retries.
  */
-export async function startGrid(o: { servers?: number; helper?: Partial<HelperConfigInput>; encode?: EncodeFn } = {}): Promise<TestGrid> {
+export async function startGrid(
+  o: { servers?: number; helper?: Partial<HelperConfigInput>; encode?: EncodeFn; /** For every storage server (e.g. a clock, a lease length). */ storage?: Partial<StorageServerOptions> } = {},
+): Promise<TestGrid> {
   const { dir, cleanup } = await tempDir();
   const storage: (RunningStorageServer | undefined)[] = await startStorageServers({
     dir,
     count: o.servers ?? 10,
     token: GRID_TOKEN,
-    options: { sweepOnStart: false, closeGraceMs: 200 },
+    options: { sweepOnStart: false, closeGraceMs: 200, ...o.storage },
   });
   const config = gridHelperConfig({
     dataDir: path.join(dir, 'helper'),

@@ -252,7 +252,7 @@ describe('gateway faults', () => {
     await until(() => g.gw.stats.idle);
   });
 
-  it('shares that agree on a crypttext proof the segment fails: nobody is blamed, 502', async () => {
+  it('shares that agree on a crypttext proof the segment fails: nobody is blamed, 422', async () => {
     grid = await startGrid();
     const stored = await putFile(grid, randomBytes(200_000));
     const l = layoutFor(stored.plain.length, SMALL.k, SMALL.n, stored.f.geometry.segmentSize);
@@ -261,8 +261,8 @@ describe('gateway faults', () => {
     const g = await standaloneGateway(grid);
     cleanups.push(g.close);
     const res = await fetchAll(`${g.url}/uri/${stored.cap}`);
-    expect(res.status).toBe(502);
-    expect(res.json).toMatchObject({ error: 'UPSTREAM_ERROR' });
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ error: 'INTEGRITY_ERROR' });
     expect(String(res.json?.message)).toMatch(/inconsistent/);
     expect(g.gw.stats.corruptionReports).toBe(0);
   });
