@@ -66,6 +66,14 @@ export const HelperConfigSchema = z.strictObject({
       pipeline: z.boolean().default(true),
       /** Keep-alive connections per storage server. */
       connectionsPerServer: z.number().int().min(1).max(256).default(8),
+      /** A file larger than this may not be cut into segments smaller than this (a check says the segment size). */
+      minSegmentSize: size.default(64 * 1024),
+      /** Segments per file; also sets the largest check body (their hashes). 2^20 = 1 TiB at the client's 1 MiB segments. */
+      maxSegments: z.number().int().min(1).max(2 ** 24).default(2 ** 20),
+      /** Attempts a job gets (a crash mid-attempt counts); then it is failed for good. */
+      maxAttempts: z.number().int().min(1).max(1000).default(10),
+      /** Done and cancelled jobs are forgotten this long after they finished (a later check asks the grid). */
+      jobRetention: duration.default(30 * 86_400_000),
     })
     .prefault({}),
 });
@@ -77,6 +85,7 @@ export function parseHelperConfig(input: unknown): HelperConfig {
   const c = HelperConfigSchema.parse(input);
   const { k, happy, n } = c.defaults;
   if (!(k <= happy && happy <= n)) throw new Error(`config defaults need k <= happy <= n, got k=${k} happy=${happy} n=${n}`);
+  if (c.defaults.maxSegmentSize < c.limits.minSegmentSize) throw new Error(`config defaults.maxSegmentSize (${c.defaults.maxSegmentSize}) is below limits.minSegmentSize (${c.limits.minSegmentSize}): clients would be refused`);
   if (c.adminToken !== undefined && c.clientTokens.includes(c.adminToken)) throw new Error('adminToken must differ from every client token');
   return c;
 }

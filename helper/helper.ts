@@ -75,7 +75,7 @@ export class Helper {
     const queue = (this.queue = new JobQueue(
       jobs,
       (job, signal) => (job.kind === 'repair' ? this.repairs.run(job, signal) : this.uploads.run(job, signal)),
-      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, now },
+      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, now },
       log,
     ));
     const servers = () => grid.servers();
@@ -85,7 +85,7 @@ export class Helper {
       jobs,
       files,
       servers,
-      maxFileSize: limits.maxFileSize,
+      limits,
       holdingQuota: limits.holdingQuota,
       spoolComplete,
       intakePaused: () => this.intake.paused,

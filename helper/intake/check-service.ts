@@ -9,15 +9,16 @@ import { publish, type EventSource } from '../diagnostics.js';
 import { isTerminal, newJob, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { jobPath, uploadPath, type CheckAnswer } from '../protocol.js';
+import { clientErrorText } from '../http/job-view.js';
 import { happinessOf, type ShareGraph } from '../push/happiness.js';
-import { commonPrefixSegments, validateCheck } from './check-request.js';
+import { commonPrefixSegments, validateCheck, type CheckLimits, type ValidCheck } from './check-request.js';
 import type { SpoolFiles } from './spool-files.js';
 
 export interface CheckServiceDeps {
   jobs: JobStore;
   files: SpoolFiles;
   servers: () => Promise<GridServer[]>;
-  maxFileSize: number;
+  limits: CheckLimits;
   holdingQuota: number;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
@@ -37,7 +38,7 @@ export class CheckService {
   constructor(private readonly d: CheckServiceDeps) {}
 
   async check(body: unknown): Promise<CheckAnswer> {
-    const v = validateCheck(body, this.d.maxFileSize);
+    const v = await validateCheck(body, this.d.limits);
     return this.mutex.run(v.si, () => this.decide(v));
   }
 
@@ -45,7 +46,7 @@ export class CheckService {
     publish('ferry:intake:check', this.d.source, () => ({ status, resumed }));
   }
 
-  private async decide(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer> {
+  private async decide(v: ValidCheck): Promise<CheckAnswer> {
     const { si } = v;
     let job = await this.d.jobs.get(si);
     if (job && job.state === 'cancelled') {
@@ -132,11 +133,11 @@ export class CheckService {
   }
 
   private inProgress(job: Job): CheckAnswer {
-    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: jobPath(job.si), ...(job.lastError ? { lastError: job.lastError } : {}) };
+    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: jobPath(job.si), ...(job.lastError ? { lastError: clientErrorText(job.lastError) } : {}) };
   }
 
   /** Without a job, the grid may still hold the file (uploaded through another helper). */
-  private async alreadyInGrid(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer | undefined> {
+  private async alreadyInGrid(v: ValidCheck): Promise<CheckAnswer | undefined> {
     const servers = await this.d.servers();
     if (!servers.length) return undefined;
     const survey = await surveyShares(servers, v.si);
@@ -147,7 +148,7 @@ export class CheckService {
     return { status: 'have-it', storageIndex: v.si, ueb: ueb.toString('base64'), uebHash: uebHash(ueb).toString('hex'), shareMap: shareMapOf(survey.existing), happiness };
   }
 
-  private async readUeb(v: ReturnType<typeof validateCheck>, existing: ShareGraph, servers: GridServer[]): Promise<Buffer | undefined> {
+  private async readUeb(v: ValidCheck, existing: ShareGraph, servers: GridServer[]): Promise<Buffer | undefined> {
     const layout = shareLayout(v.geometry);
     const byId = new Map(servers.map((s) => [s.id, s]));
     for (const [shnum, holders] of existing) {

@@ -6,6 +6,8 @@ import type { SpoolFiles } from './spool-files.js';
 export interface SweepReport {
   expiredSpools: string[];
   orphanFiles: string[];
+  /** Holding-dir entries that are no spool of ours (not `<storage index>.ct`): left alone. */
+  strayFiles: string[];
   freedBytes: number;
 }
 
@@ -22,9 +24,11 @@ async function sweepHoldingDirs(o: {
   now: number;
   running: (si: string) => boolean;
   stop: (si: string) => Promise<void>;
+  log: Logger;
 }): Promise<SweepReport> {
-  const report: SweepReport = { expiredSpools: [], orphanFiles: [], freedBytes: 0 };
   const usage = await o.files.usage();
+  const report: SweepReport = { expiredSpools: [], orphanFiles: [], strayFiles: usage.stray, freedBytes: 0 };
+  if (usage.stray.length) o.log.warn({ files: usage.stray }, 'holding dirs hold files that are no spool; the sweep leaves them alone');
   const sizes = new Map(usage.files.map((f) => [f.si, f]));
   for (const job of await o.jobs.list((j) => j.state === 'receiving')) {
     const file = sizes.get(job.si);
@@ -42,7 +46,13 @@ async function sweepHoldingDirs(o: {
     const job = await o.jobs.get(f.si);
     const live = job && !isTerminal(job.state);
     if (live || o.running(f.si) || report.expiredSpools.includes(f.si)) continue;
-    await o.files.remove(f.si);
+    try {
+      await o.files.remove(f.si);
+    } catch (err) {
+      // One file that cannot go must not stop the sweep of the others, now or at the next sweep.
+      o.log.warn({ si: f.si, err }, 'sweep could not remove an orphan spool; skipped');
+      continue;
+    }
     report.orphanFiles.push(f.si);
     report.freedBytes += f.bytes;
   }
@@ -78,8 +88,8 @@ export class SpoolSweeper {
   }
 
   async sweep(): Promise<SweepReport> {
-    const { jobs, files, idleMs, running, stop, now } = this.d;
-    const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running, stop });
+    const { jobs, files, idleMs, running, stop, now, log } = this.d;
+    const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running, stop, log });
     this.#last = { at: now(), report };
     return report;
   }

@@ -57,7 +57,7 @@ export class OperatorActions {
     return cancelled;
   }
 
-  /** A failed job is queued now instead of after its backoff. */
+  /** A failed job is queued now instead of after its backoff, with a fresh set of attempts (limits.maxAttempts). */
   async retry(si: string): Promise<Job> {
     const { jobs } = this.d;
     const job = await jobs.require(si);
@@ -68,6 +68,7 @@ export class OperatorActions {
       if (j.state !== 'failed') return;
       j.state = 'queued';
       j.nextAttemptAt = undefined;
+      j.attempts = 0;
     });
     if (was !== 'failed') throw new FerryError('CONFLICT', `job ${si} is ${String(was)}; only a failed job can be retried`);
     this.d.queue.enqueue(si);

@@ -15,7 +15,7 @@ import { MAX_SEGMENT_SIZE_LIMIT, fileGeometry } from '../../core/params.js';
 import { formatStorageIndex, isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { Logger } from '../../runtime/log.js';
-import { validateCheck } from '../intake/check-request.js';
+import { validateCheck, type ValidCheck } from '../intake/check-request.js';
 import { CheckFileRequest, jobPath, RepairRequest, type CheckReport, type JobState, type RepairStarted } from '../protocol.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
@@ -212,9 +212,9 @@ export class RepairService {
     await this.mutex.run(si, async () => {
       const job = await this.d.jobs.get(si);
       if (!job || job.kind !== 'repair') return;
-      let v: ReturnType<typeof validateCheck>;
+      let v: ValidCheck;
       try {
-        v = validateCheck(body, this.d.config.limits.maxFileSize);
+        v = await validateCheck(body, this.d.config.limits);
       } catch {
         return; // the check itself answers the error
       }

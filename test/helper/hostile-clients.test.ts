@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MerkleTree, splitHashes } from '../../core/merkle.js';
+import { fileGeometry } from '../../core/params.js';
+import { formatStorageIndex } from '../../core/storage-index.js';
+import { validateCheck } from '../../helper/intake/check-request.js';
+import { ADMIN_TOKEN, startAdminGrid } from '../support/admin.js';
+import { CLIENT_TOKEN, type TestGrid } from '../support/grid.js';
+import { checkBody, prepare, type PreparedFile } from '../support/prepare.js';
+
+/** A client holding a valid token, sending whatever it likes (issue 13). */
+let grid: TestGrid & { adminUrl: string };
+let f: PreparedFile;
+const MAX_SEGMENTS = 1000;
+beforeAll(async () => {
+  grid = await startAdminGrid({ servers: 3, helper: { limits: { maxSegments: MAX_SEGMENTS } } });
+  f = await prepare(randomBytes(100_000));
+});
+afterAll(() => grid.close());
+
+const auth = { authorization: `Bearer ${CLIENT_TOKEN}` };
+const api = () => request(grid.helper.url);
+const sis = Array.from({ length: 8 }, () => formatStorageIndex(randomBytes(16)));
+const si = (i: number) => sis[i];
+const hashesOf = (segments: number) => randomBytes(segments * 32).toString('base64');
+
+describe('a job’s lastError as a client sees it', () => {
+  it('names no storage-server URL (the admin view keeps it)', async () => {
+    expect((await api().post('/helper/v1/check').set(auth).send(checkBody(f, 3))).body.status).toBe('send');
+    const url = grid.storage[0]!.url;
+    await grid.helper.helper.jobs.setState(f.si, 'failed', { lastError: `storage server ${url}/storage/v1/x answered 500: disk full; ${url} again` });
+
+    const view = await api().get(`/helper/v1/jobs/${f.si}`).set(auth);
+    expect(view.body.lastError).toBe('storage server a storage server answered 500: disk full; a storage server again');
+    const answer = await api().post('/helper/v1/check').set(auth).send(checkBody(f, 3));
+    expect(answer.body).toMatchObject({ status: 'in-progress', state: 'failed' });
+    expect(answer.body.lastError).not.toContain('127.0.0.1');
+
+    const admin = await fetch(`${grid.adminUrl}/admin/api/v1/jobs/${f.si}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(((await admin.json()) as { lastError: string }).lastError).toContain(url);
+  });
+});
+
+describe('checks that would make the helper hash for seconds are refused before any hashing', () => {
+  it('refuses tiny segments for a file larger than limits.minSegmentSize (the client’s small files still pass)', async () => {
+    const size = 1_000_000;
+    const segments = fileGeometry(size, { k: 3, n: 10, maxSegmentSize: 1024 }).numSegments; // 975: within limits.maxSegments
+    const res = await api().post('/helper/v1/check').set(auth).send({ storageIndex: si(1), size, k: 3, n: 10, happy: 3, maxSegmentSize: 1024, segmentHashes: hashesOf(segments) });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('INVALID_PARAMETERS');
+    expect(res.body.message).toMatch(/minimum of 65536 bytes/);
+    expect((await api().get(`/helper/v1/jobs/${si(1)}`).set(auth)).status).toBe(404);
+    // A file smaller than the minimum may use any segment size (one of the test vectors: 96-byte segments).
+    const small = await api().post('/helper/v1/check').set(auth).send({ storageIndex: si(2), size: 30_000, k: 3, n: 10, happy: 3, maxSegmentSize: 96, segmentHashes: hashesOf(313) });
+    expect(small.body.status).toBe('send');
+  });
+
+  it('refuses more than limits.maxSegments segments, and a body larger than their hashes with 413', async () => {
+    const size = (MAX_SEGMENTS + 1) * 1024 * 1024;
+    const res = await api().post('/helper/v1/check').set(auth).send({ storageIndex: si(3), size, k: 1, n: 3, happy: 3, maxSegmentSize: 1024 * 1024, segmentHashes: hashesOf(MAX_SEGMENTS + 1) });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/1001 segments exceed this helper's limit of 1000/);
+    const big = await api().post('/helper/v1/check').set(auth).send({ storageIndex: si(4), size: 4 * MAX_SEGMENTS * 65536, k: 1, n: 3, happy: 3, maxSegmentSize: 65536, segmentHashes: hashesOf(4 * MAX_SEGMENTS) });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('builds the hash-tree root of a large check in slices, letting the event loop turn meanwhile', async () => {
+    const geometry = fileGeometry(9_000 * 65536 - 5, { k: 1, n: 3, maxSegmentSize: 65536 });
+    const hashes = randomBytes(geometry.numSegments * 32);
+    const body = { storageIndex: si(5), size: geometry.size, k: 1, n: 3, happy: 3, maxSegmentSize: 65536, segmentHashes: hashes.toString('base64') };
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      if (done) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const valid = await validateCheck(body, { maxFileSize: 2 ** 40, minSegmentSize: 65536, maxSegments: 2 ** 20 });
+    done = true;
+    expect(turns).toBeGreaterThan(1); // other requests were served while it hashed
+    expect(valid.crypttextRoot).toBe(new MerkleTree(splitHashes(new Uint8Array(hashes))).root.toString('hex'));
+  });
+});
+
+describe('the orphan sweep', () => {
+  it('skips and reports files it cannot parse, and still removes the orphans', async () => {
+    const { files, sweeper } = grid.helper.helper;
+    await writeFile(path.join(files.incomingDir, 'notes.txt'), 'hello');
+    await writeFile(path.join(files.incomingDir, 'not-a-storage-index.ct'), 'x');
+    await mkdir(path.join(files.encodingDir, `${si(6)}.ct`));
+    const orphan = si(7);
+    await writeFile(files.encodingPath(orphan), 'left behind by a crash');
+    for (let round = 0; round < 2; round++) {
+      const report = await sweeper.sweep();
+      expect(report.strayFiles.sort()).toEqual([path.join('encoding', `${si(6)}.ct`), path.join('incoming', 'not-a-storage-index.ct'), path.join('incoming', 'notes.txt')]);
+      expect(report.orphanFiles).toEqual(round === 0 ? [orphan] : []);
+    }
+    expect(await readdir(files.encodingDir)).not.toContain(`${orphan}.ct`);
+  });
+});
