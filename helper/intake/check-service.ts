@@ -6,7 +6,7 @@ import type { GridServer } from '../grid/grid.js';
 import { shareMapOf } from '../grid/grid.js';
 import { surveyShares } from '../grid/locate.js';
 import { publish, type EventSource } from '../diagnostics.js';
-import { isTerminal, newJob, type Job } from '../jobs/job.js';
+import { newJob, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { jobPath, uploadPath, type CheckAnswer } from '../protocol.js';
 import { clientErrorText } from '../http/job-view.js';
@@ -20,6 +20,8 @@ export interface CheckServiceDeps {
   servers: () => Promise<GridServer[]>;
   limits: CheckLimits;
   holdingQuota: number;
+  /** Bytes unfinished jobs reserve now (HoldingReservations). */
+  reserved: () => number;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
   intakePaused: () => boolean;
@@ -74,7 +76,7 @@ export class CheckService {
         return present;
       }
       if (this.d.intakePaused()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
-      await this.reserveQuota(v.params.size);
+      this.reserveQuota(v.params.size);
       job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
@@ -165,11 +167,10 @@ export class CheckService {
     return undefined;
   }
 
-  private async reserveQuota(size: number): Promise<void> {
+  private reserveQuota(size: number): void {
     const quota = this.d.holdingQuota;
     if (!quota) return;
-    const active = await this.d.jobs.list((j) => !isTerminal(j.state));
-    const reserved = active.reduce((sum, j) => sum + j.params.size, 0);
+    const reserved = this.d.reserved();
     if (reserved + size > quota) {
       throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);
     }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../runtime/log.js';
-import { isTerminal } from '../jobs/job.js';
+import { isTerminal, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { SpoolFiles } from './spool-files.js';
 
@@ -8,6 +8,8 @@ export interface SweepReport {
   orphanFiles: string[];
   /** Holding-dir entries that are no spool of ours (not `<storage index>.ct`): left alone. */
   strayFiles: string[];
+  /** Done and cancelled jobs forgotten after limits.jobRetention. */
+  prunedJobs: string[];
   freedBytes: number;
 }
 
@@ -27,7 +29,7 @@ async function sweepHoldingDirs(o: {
   log: Logger;
 }): Promise<SweepReport> {
   const usage = await o.files.usage();
-  const report: SweepReport = { expiredSpools: [], orphanFiles: [], strayFiles: usage.stray, freedBytes: 0 };
+  const report: SweepReport = { expiredSpools: [], orphanFiles: [], strayFiles: usage.stray, prunedJobs: [], freedBytes: 0 };
   if (usage.stray.length) o.log.warn({ files: usage.stray }, 'holding dirs hold files that are no spool; the sweep leaves them alone');
   const sizes = new Map(usage.files.map((f) => [f.si, f]));
   for (const job of await o.jobs.list((j) => j.state === 'receiving')) {
@@ -59,11 +61,31 @@ async function sweepHoldingDirs(o: {
   return report;
 }
 
+/**
+ * Done and cancelled jobs are forgotten `retentionMs` after they finished,
+ * so the job store does not grow without end. A later check of a pruned
+ * file asks the storage servers, which answer have-it while the shares last.
+ */
+async function pruneFinishedJobs(jobs: JobStore, retentionMs: number, now: number): Promise<string[]> {
+  const pruned: string[] = [];
+  const expired = (j: Job) => isTerminal(j.state) && now - (j.finishedAt ?? j.updatedAt) >= retentionMs;
+  for (const job of await jobs.list(expired)) {
+    // Read again: a check may have replaced the record meanwhile.
+    const current = await jobs.get(job.si);
+    if (!current || current.updatedAt !== job.updatedAt) continue;
+    await jobs.delete(job.si);
+    pruned.push(job.si);
+  }
+  return pruned;
+}
+
 export interface SpoolSweeperDeps {
   jobs: JobStore;
   files: SpoolFiles;
   /** How long a receiving spool may stay idle (config limits.spoolIdle, read at each sweep). */
   idleMs: () => number;
+  /** How long done and cancelled jobs are kept (config limits.jobRetention). */
+  retentionMs: () => number;
   running: (si: string) => boolean;
   /** Stops a running (early) encode of `si` and waits for it to unwind. */
   stop: (si: string) => Promise<void>;
@@ -90,6 +112,8 @@ export class SpoolSweeper {
   async sweep(): Promise<SweepReport> {
     const { jobs, files, idleMs, running, stop, now, log } = this.d;
     const report = await sweepHoldingDirs({ jobs, files, idleMs: idleMs(), now: now(), running, stop, log });
+    report.prunedJobs = await pruneFinishedJobs(jobs, this.d.retentionMs(), now());
+    if (report.prunedJobs.length) log.info({ count: report.prunedJobs.length }, 'finished jobs pruned after their retention');
     this.#last = { at: now(), report };
     return report;
   }

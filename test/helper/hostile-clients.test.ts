@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MerkleTree, splitHashes } from '../../core/merkle.js';
 import { fileGeometry } from '../../core/params.js';
 import { formatStorageIndex } from '../../core/storage-index.js';
 import { validateCheck } from '../../helper/intake/check-request.js';
 import { ADMIN_TOKEN, startAdminGrid } from '../support/admin.js';
-import { CLIENT_TOKEN, type TestGrid } from '../support/grid.js';
+import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
+import { HelperCalls } from '../support/helper-client.js';
 import { checkBody, prepare, type PreparedFile } from '../support/prepare.js';
 
 /** A client holding a valid token, sending whatever it likes (issue 13). */
@@ -101,5 +102,47 @@ describe('the orphan sweep', () => {
       expect(report.orphanFiles).toEqual(round === 0 ? [orphan] : []);
     }
     expect(await readdir(files.encodingDir)).not.toContain(`${orphan}.ct`);
+  });
+});
+
+describe('finished jobs and the holding quota', () => {
+  it('forgets done jobs after limits.jobRetention; a later check of the file answers have-it from the grid', async () => {
+    const g = await startGrid({ servers: 3, helper: { limits: { jobRetention: 0 } } });
+    try {
+      const h = new HelperCalls(g.helper.url);
+      const file = await prepare(randomBytes(50_000));
+      await h.upload(file, 3);
+      expect((await h.waitFor(file.si)).state).toBe('done');
+      const report = await g.helper.helper.sweeper.sweep();
+      expect(report.prunedJobs).toEqual([file.si]);
+      expect((await h.job(file.si)).status).toBe(404);
+      const again = await h.check(checkBody(file, 3));
+      expect(again.json).toMatchObject({ status: 'have-it', happiness: 3 });
+      expect((await h.job(file.si)).status).toBe(404); // answered from the grid, no new job
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('checks the holding quota against a running total, without reading every job', async () => {
+    const g = await startGrid({ servers: 3, helper: { limits: { holdingQuota: 150_000 } } });
+    try {
+      const h = new HelperCalls(g.helper.url);
+      const [a, b, c] = await Promise.all([prepare(randomBytes(100_000)), prepare(randomBytes(40_000)), prepare(randomBytes(20_000))]);
+      const list = vi.spyOn(g.helper.helper.jobs, 'list');
+      expect((await h.check(checkBody(a, 3))).json.status).toBe('send');
+      const refused = await h.check(checkBody(await prepare(randomBytes(60_000)), 3));
+      expect(refused.status).toBe(507);
+      expect(String(refused.json.message)).toMatch(/100000 of 150000 bytes reserved/);
+      expect(list).not.toHaveBeenCalled();
+      // A finished upload gives its reservation back.
+      await h.upload(b, 3);
+      expect((await h.waitFor(b.si)).state).toBe('done');
+      await h.upload(c, 3);
+      expect((await h.waitFor(c.si)).state).toBe('done');
+      expect(String((await h.check(checkBody(await prepare(randomBytes(60_000)), 3))).json.message)).toMatch(/100000 of 150000 bytes reserved/);
+    } finally {
+      await g.close();
+    }
   });
 });
