@@ -74,6 +74,10 @@ export const HelperConfigSchema = z.strictObject({
       maxAttempts: z.number().int().min(1).max(1000).default(10),
       /** Done and cancelled jobs are forgotten this long after they finished (a later check asks the grid). */
       jobRetention: duration.default(30 * 86_400_000),
+      /** Admin live-feed (SSE) streams open at once; more get 503. */
+      maxLiveFeeds: z.number().int().min(1).max(10_000).default(16),
+      /** Connections each listener (client API, admin) accepts at once; more are closed on arrival. */
+      maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
     })
     .prefault({}),
 });

@@ -38,13 +38,13 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
   });
   const app = helperApp(helper);
-  const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
+  const l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
   // The admin API, page and metrics have a listener of their own (loopback by default).
   let admin: { admin: Admin; close(): Promise<void>; url: string } | undefined;
   if (config.adminToken) {
     const a = await Admin.open(helper.adminDeps());
     try {
-      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
+      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
       admin = { admin: a, url: al.url, close: () => al.close() };
       helper.log.info({ url: `${al.url}/admin/` }, 'admin listening');
     } catch (err) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
@@ -17,7 +18,7 @@ let grid: TestGrid & { adminUrl: string };
 let f: PreparedFile;
 const MAX_SEGMENTS = 1000;
 beforeAll(async () => {
-  grid = await startAdminGrid({ servers: 3, helper: { limits: { maxSegments: MAX_SEGMENTS } } });
+  grid = await startAdminGrid({ servers: 3, helper: { limits: { maxSegments: MAX_SEGMENTS, maxLiveFeeds: 1 } } });
   f = await prepare(randomBytes(100_000));
 });
 afterAll(() => grid.close());
@@ -142,6 +143,68 @@ describe('finished jobs and the holding quota', () => {
       expect((await h.waitFor(c.si)).state).toBe('done');
       expect(String((await h.check(checkBody(await prepare(randomBytes(60_000)), 3))).json.message)).toMatch(/100000 of 150000 bytes reserved/);
     } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('connection limits', () => {
+  const adminApi = '/admin/api/v1';
+  const ticket = async () => ((await (await fetch(`${grid.adminUrl}${adminApi}/ticket`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { ticket: string }).ticket;
+
+  it('refuses live-feed streams beyond limits.maxLiveFeeds with 503 and Retry-After, keeping the ticket', async () => {
+    const first = new AbortController();
+    const open = await fetch(`${grid.adminUrl}${adminApi}/events?ticket=${await ticket()}`, { signal: first.signal });
+    expect(open.status).toBe(200);
+    const second = await ticket();
+    const refused = await fetch(`${grid.adminUrl}${adminApi}/events?ticket=${second}`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(((await refused.json()) as { error: string }).error).toBe('UNAVAILABLE');
+    first.abort();
+    await open.body?.cancel().catch(() => undefined);
+    // Once the first stream is gone the same ticket opens one (the server notices the close shortly).
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 200; i++) {
+      const res = await fetch(`${grid.adminUrl}${adminApi}/events?ticket=${second}`, { signal: AbortSignal.timeout(5_000) });
+      status = res.status;
+      await res.body?.cancel().catch(() => undefined);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(status).toBe(200);
+  });
+
+  it('closes connections beyond limits.maxConnections as they arrive', async () => {
+    const g = await startGrid({ servers: 1, helper: { limits: { maxConnections: 2 } } });
+    const sockets: net.Socket[] = [];
+    try {
+      const { port } = g.helper;
+      /** A raw connection; `answer` resolves to the first bytes of an answer, or '' if the server closed it unanswered. */
+      const connect = async () => {
+        const socket = net.connect(port, '127.0.0.1');
+        sockets.push(socket);
+        socket.on('error', () => undefined); // a reset of a refused connection is the expected outcome
+        let got = '';
+        const answer = new Promise<string>((resolve) => {
+          socket.on('data', (chunk: Buffer) => {
+            got += chunk.toString();
+            if (got.includes('\r\n\r\n')) resolve(got);
+          });
+          socket.once('close', () => resolve(got));
+        });
+        await new Promise((resolve) => socket.once('connect', resolve).once('close', resolve));
+        return { socket, answer };
+      };
+      const ask = async (c: { socket: net.Socket; answer: Promise<string> }) => {
+        if (!c.socket.destroyed) c.socket.write(`GET /helper/v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${CLIENT_TOKEN}\r\n\r\n`);
+        return c.answer;
+      };
+      const [a, b] = [await connect(), await connect()];
+      expect(await ask(a)).toMatch(/^HTTP\/1.1 200/);
+      expect(await ask(b)).toMatch(/^HTTP\/1.1 200/);
+      expect(await ask(await connect())).toBe(''); // the third is closed unanswered
+    } finally {
+      for (const s of sockets) s.destroy();
       await g.close();
     }
   });
