@@ -78,6 +78,8 @@ export const HelperConfigSchema = z.strictObject({
       maxLiveFeeds: z.number().int().min(1).max(10_000).default(16),
       /** Connections each listener (client API, admin) accepts at once; more are closed on arrival. */
       maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
+      /** check-file --verify runs at once (each reads every block of a file); more wait their turn. */
+      maxConcurrentVerifies: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
 });

@@ -8,9 +8,12 @@ import { MerkleTree, splitHashes } from '../../core/merkle.js';
 import { fileGeometry } from '../../core/params.js';
 import { formatStorageIndex } from '../../core/storage-index.js';
 import { validateCheck } from '../../helper/intake/check-request.js';
+import { VerifySlots } from '../../helper/repair/verify-slots.js';
 import { ADMIN_TOKEN, startAdminGrid } from '../support/admin.js';
 import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
 import { HelperCalls } from '../support/helper-client.js';
+import { putFile } from '../support/gateway-fixture.js';
+import { RepairCalls } from '../support/repair.js';
 import { checkBody, prepare, type PreparedFile } from '../support/prepare.js';
 
 /** A client holding a valid token, sending whatever it likes (issue 13). */
@@ -207,5 +210,34 @@ describe('connection limits', () => {
       for (const s of sockets) s.destroy();
       await g.close();
     }
+  });
+
+  it('runs at most limits.maxConcurrentVerifies check-file --verify at once; the others wait their turn', async () => {
+    const g = await startGrid({ servers: 7, helper: { limits: { maxConcurrentVerifies: 1 } } });
+    try {
+      const stored = await putFile(g, randomBytes(100_000));
+      const r = new RepairCalls(g.helper.url);
+      const reports = await Promise.all([0, 1, 2].map(() => r.checkFile({ cap: stored.cap, verify: true })));
+      for (const report of reports) expect(report.json).toMatchObject({ verified: 'full', healthy: true });
+      expect(g.helper.helper.repairs.verifySlots.peak).toBe(1);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a verification whose client went away while it waited leaves the line', async () => {
+    const slots = new VerifySlots(1);
+    let release!: () => void;
+    const first = slots.run(() => new Promise<string>((resolve) => (release = () => resolve('first'))));
+    const gone = new AbortController();
+    const second = slots.run(async () => 'second', gone.signal);
+    const third = slots.run(async () => 'third');
+    expect(slots.queued).toBe(2);
+    gone.abort();
+    await expect(second).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(slots.queued).toBe(1);
+    release();
+    expect(await Promise.all([first, third])).toEqual(['first', 'third']);
+    expect(slots.peak).toBe(1);
   });
 });
