@@ -68,6 +68,20 @@ export const HelperConfigSchema = z.strictObject({
       pipeline: z.boolean().default(true),
       /** Keep-alive connections per storage server. */
       connectionsPerServer: z.number().int().min(1).max(256).default(8),
+      /** A file larger than this may not be cut into segments smaller than this (a check says the segment size). */
+      minSegmentSize: size.default(64 * 1024),
+      /** Segments per file; also sets the largest check body (their hashes). 2^20 = 1 TiB at the client's 1 MiB segments. */
+      maxSegments: z.number().int().min(1).max(2 ** 24).default(2 ** 20),
+      /** Attempts a job gets (a crash mid-attempt counts); then it is failed for good. */
+      maxAttempts: z.number().int().min(1).max(1000).default(10),
+      /** Done and cancelled jobs are forgotten this long after they finished (a later check asks the grid). */
+      jobRetention: duration.default(30 * 86_400_000),
+      /** Admin live-feed (SSE) streams open at once; more get 503. */
+      maxLiveFeeds: z.number().int().min(1).max(10_000).default(16),
+      /** Connections each listener (client API, admin) accepts at once; more are closed on arrival. */
+      maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
+      /** check-file --verify runs at once (each reads every block of a file); more wait their turn. */
+      maxConcurrentVerifies: z.number().int().min(1).max(64).default(2),
     })
     .prefault({}),
 });
@@ -79,6 +93,7 @@ export function parseHelperConfig(input: unknown): HelperConfig {
   const c = HelperConfigSchema.parse(input);
   const { k, happy, n } = c.defaults;
   if (!(k <= happy && happy <= n)) throw new Error(`config defaults need k <= happy <= n, got k=${k} happy=${happy} n=${n}`);
+  if (c.defaults.maxSegmentSize < c.limits.minSegmentSize) throw new Error(`config defaults.maxSegmentSize (${c.defaults.maxSegmentSize}) is below limits.minSegmentSize (${c.limits.minSegmentSize}): clients would be refused`);
   if (c.adminToken !== undefined && c.clientTokens.includes(c.adminToken)) throw new Error('adminToken must differ from every client token');
   return c;
 }

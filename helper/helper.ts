@@ -12,6 +12,7 @@ import { gatewayRoutes } from './gateway/router.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { HelperAppDeps } from './http/app.js';
 import { CheckService } from './intake/check-service.js';
+import { HoldingReservations } from './intake/holding-reservations.js';
 import { IntakeSwitch } from './intake/intake-switch.js';
 import { SpoolFiles } from './intake/spool-files.js';
 import { SpoolSweeper } from './intake/sweep.js';
@@ -52,6 +53,7 @@ export class Helper {
   private readonly checks: CheckService;
   private readonly datastore: SpoolDataStore;
   readonly sweeper: SpoolSweeper;
+  private readonly reservations: HoldingReservations;
   readonly actions: OperatorActions;
   /** Check and repair (helper/repair/): repair jobs run in the same queue. */
   readonly repairs: RepairService;
@@ -65,6 +67,7 @@ export class Helper {
     const { limits } = config;
     const jobs = (this.jobs = new JobStore(path.join(config.dataDir, 'jobs')));
     const files = (this.files = new SpoolFiles(config.dataDir));
+    this.reservations = new HoldingReservations(jobs);
     const grid = (this.grid = new GridDirectory(config.storageServers, o.clientFactory));
     this.gateway = helperGateway(grid, config.defaults.maxSegmentSize, (msg) => log.warn(msg));
     let encode = o.encode;
@@ -75,7 +78,7 @@ export class Helper {
     const queue = (this.queue = new JobQueue(
       jobs,
       (job, signal) => (job.kind === 'repair' ? this.repairs.run(job, signal) : this.uploads.run(job, signal)),
-      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, now },
+      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, now },
       log,
     ));
     const servers = () => grid.servers();
@@ -85,9 +88,10 @@ export class Helper {
       jobs,
       files,
       servers,
-      maxFileSize: limits.maxFileSize,
+      limits,
       holdingQuota: limits.holdingQuota,
       takeoverIdle: limits.takeoverIdle,
+      reserved: () => this.reservations.total,
       spoolComplete,
       intakePaused: () => this.intake.paused,
       source: this.source,
@@ -98,8 +102,8 @@ export class Helper {
       queue.abort(si);
       await queue.settled(si);
     };
-    this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, running, stop, now, log });
-    this.actions = new OperatorActions({ jobs, queue, files, intake: this.intake, log, now });
+    this.sweeper = new SpoolSweeper({ jobs, files, idleMs: () => limits.spoolIdle, retentionMs: () => limits.jobRetention, running, stop, now, log });
+    this.actions = new OperatorActions({ jobs, queue, files, intake: this.intake, log, now, maxAttempts: limits.maxAttempts });
     this.repairs = new RepairService({ jobs, grid, queue, config, log, source: this.source, now, pool: this.pool }, o.repair);
   }
 
@@ -108,6 +112,7 @@ export class Helper {
     const helper = new Helper(o.config, o);
     await helper.files.init();
     await helper.jobs.open();
+    await helper.reservations.start();
     await helper.grid.probe().catch(() => undefined);
     await helper.uploads.recoverSpools();
     await helper.queue.start();
@@ -129,6 +134,7 @@ export class Helper {
 
   async close(): Promise<void> {
     this.sweeper.close();
+    this.reservations.close();
     this.gateway.close();
     await this.queue.stop();
     await this.pool?.close();

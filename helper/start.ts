@@ -40,7 +40,7 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
   const app = helperApp(helper);
   let l: Listening;
   try {
-    l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout });
+    l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
   } catch (err) {
     // A port in use must not leave the job store locked and the worker threads running.
     await helper.close();
@@ -51,7 +51,7 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
   if (config.adminToken) {
     const a = await Admin.open(helper.adminDeps());
     try {
-      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout });
+      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
       admin = { admin: a, url: al.url, close: () => al.close() };
       helper.log.info({ url: `${al.url}/admin/` }, 'admin listening');
     } catch (err) {

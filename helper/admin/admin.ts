@@ -49,7 +49,7 @@ export class Admin {
     this.index = new JobIndex(helper.jobs, this.throughput);
     this.prober = new ServerProber(helper.grid, this.counters, o.probeIntervalMs ?? helper.config.admin.probeInterval, helper.log);
     this.tickets = new TicketStore(o.ticketTtlMs);
-    this.feed = new LiveFeed(() => this.liveSnapshot(), helper.log, { intervalMs: o.liveIntervalMs });
+    this.feed = new LiveFeed(() => this.liveSnapshot(), helper.log, { intervalMs: o.liveIntervalMs, maxClients: helper.config.limits.maxLiveFeeds });
     this.metrics = new HelperMetrics({
       sources: helper.eventSources,
       jobCounts: () => this.index.counts(),

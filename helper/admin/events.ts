@@ -22,11 +22,16 @@ export class LiveFeed {
   constructor(
     private readonly snapshot: () => Promise<unknown>,
     private readonly log: Logger,
-    private readonly o: { intervalMs?: number; minGapMs?: number } = {},
+    private readonly o: { intervalMs?: number; minGapMs?: number; maxClients?: number } = {},
   ) {}
 
   get size(): number {
     return this.clients.size;
+  }
+
+  /** Every stream holds a socket and gets every snapshot: their number is capped (limits.maxLiveFeeds). */
+  get full(): boolean {
+    return this.clients.size >= (this.o.maxClients ?? Infinity);
   }
 
   attach(req: Request, res: Response): void {

@@ -70,6 +70,12 @@ export function adminApiRouter(admin: Admin): Router {
   const h = admin.helper;
 
   r.get('/events', (req, res) => {
+    if (admin.feed.full) {
+      // Checked before the ticket is redeemed: the client may use it again later.
+      res.setHeader('Retry-After', '10');
+      sendError(res, new FerryError('UNAVAILABLE', `the live feed already has its limit of ${admin.feed.size} streams (limits.maxLiveFeeds); retry later`));
+      return;
+    }
     if (!admin.tickets.redeem(req.query.ticket)) {
       sendError(res, new FerryError('UNAUTHORIZED', 'the event stream needs ?ticket= from POST /admin/api/v1/ticket (tickets work once, for 60 s)'));
       return;

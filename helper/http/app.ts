@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler, sendError } from '../../runtime/http/err
 import { requestLog } from '../../runtime/http/request-log.js';
 import type { Logger } from '../../runtime/log.js';
 import type { HelperConfig } from '../config.js';
+import { checkBodyLimit } from '../intake/check-request.js';
 import type { CheckService } from '../intake/check-service.js';
 import type { IntakeSwitch } from '../intake/intake-switch.js';
 import type { SpoolDataStore } from '../intake/tus-store.js';
@@ -17,8 +18,6 @@ import type { RepairService } from '../repair/service.js';
 import { anyBearer, clientOf } from './client-auth.js';
 import { jobView } from './job-view.js';
 import { mayFollow, notYours, uploadAccess } from './upload-access.js';
-
-const CHECK_BODY_LIMIT = 64 * 1024 * 1024; // room for the hashes of a 2 TiB file at 1 MiB segments
 
 export interface HelperAppDeps {
   config: HelperConfig;
@@ -47,7 +46,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     res.json(info);
   });
 
-  app.post(HELPER_PATHS.check, auth, ...jsonBody(CHECK_BODY_LIMIT), async (req, res) => {
+  app.post(HELPER_PATHS.check, auth, ...jsonBody(checkBodyLimit(d.config.limits)), async (req, res) => {
     await d.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
     res.json(await d.checks.check(req.body, clientOf(res)));
   });

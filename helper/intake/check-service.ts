@@ -7,21 +7,24 @@ import { shareMapOf } from '../grid/grid.js';
 import { renewLeases } from '../grid/io.js';
 import { surveyShares } from '../grid/locate.js';
 import { publish, type EventSource } from '../diagnostics.js';
-import { isTerminal, newJob, type Job } from '../jobs/job.js';
+import { newJob, type Job } from '../jobs/job.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { jobPath, uploadPath, type CheckAnswer } from '../protocol.js';
+import { clientErrorText } from '../http/job-view.js';
 import { happinessOf, type ShareGraph } from '../push/happiness.js';
-import { commonPrefixSegments, validateCheck } from './check-request.js';
+import { commonPrefixSegments, validateCheck, type CheckLimits, type ValidCheck } from './check-request.js';
 import type { SpoolFiles } from './spool-files.js';
 
 export interface CheckServiceDeps {
   jobs: JobStore;
   files: SpoolFiles;
   servers: () => Promise<GridServer[]>;
-  maxFileSize: number;
+  limits: CheckLimits;
   holdingQuota: number;
   /** A receiving upload whose client sent nothing for this long may be replaced by a check with other segment hashes (limits.takeoverIdle). */
   takeoverIdle: number;
+  /** Bytes unfinished jobs reserve now (HoldingReservations). */
+  reserved: () => number;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
   intakePaused: () => boolean;
@@ -41,7 +44,7 @@ export class CheckService {
 
   /** `client`: the id of the token that asks (helper/http/client-auth.ts clientIdOf); a new upload is theirs. */
   async check(body: unknown, client: string): Promise<CheckAnswer> {
-    const v = validateCheck(body, this.d.maxFileSize);
+    const v = await validateCheck(body, this.d.limits);
     return this.mutex.run(v.si, () => this.decide(v, client));
   }
 
@@ -49,7 +52,7 @@ export class CheckService {
     publish('ferry:intake:check', this.d.source, () => ({ status, resumed }));
   }
 
-  private async decide(v: ReturnType<typeof validateCheck>, client: string): Promise<CheckAnswer> {
+  private async decide(v: ValidCheck, client: string): Promise<CheckAnswer> {
     const { si } = v;
     let job = await this.d.jobs.get(si);
     if (job && job.state === 'cancelled') {
@@ -84,7 +87,7 @@ export class CheckService {
         return present;
       }
       if (this.d.intakePaused()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
-      await this.reserveQuota(v.params.size);
+      this.reserveQuota(v.params.size);
       job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot, owner: client }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
@@ -167,11 +170,11 @@ export class CheckService {
   }
 
   private inProgress(job: Job): CheckAnswer {
-    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: jobPath(job.si), ...(job.lastError ? { lastError: job.lastError } : {}) };
+    return { status: 'in-progress', storageIndex: job.si, state: job.state, statusPath: jobPath(job.si), ...(job.lastError ? { lastError: clientErrorText(job.lastError) } : {}) };
   }
 
   /** Without a job, the grid may still hold the file (uploaded through another helper). */
-  private async alreadyInGrid(v: ReturnType<typeof validateCheck>): Promise<CheckAnswer | undefined> {
+  private async alreadyInGrid(v: ValidCheck): Promise<CheckAnswer | undefined> {
     const servers = await this.d.servers();
     if (!servers.length) return undefined;
     const survey = await surveyShares(servers, v.si);
@@ -183,7 +186,7 @@ export class CheckService {
     return { status: 'have-it', storageIndex: v.si, ueb: ueb.toString('base64'), uebHash: uebHash(ueb).toString('hex'), shareMap: shareMapOf(survey.existing), happiness };
   }
 
-  private async readUeb(v: ReturnType<typeof validateCheck>, existing: ShareGraph, servers: GridServer[]): Promise<Buffer | undefined> {
+  private async readUeb(v: ValidCheck, existing: ShareGraph, servers: GridServer[]): Promise<Buffer | undefined> {
     const layout = shareLayout(v.geometry);
     const byId = new Map(servers.map((s) => [s.id, s]));
     for (const [shnum, holders] of existing) {
@@ -200,11 +203,10 @@ export class CheckService {
     return undefined;
   }
 
-  private async reserveQuota(size: number): Promise<void> {
+  private reserveQuota(size: number): void {
     const quota = this.d.holdingQuota;
     if (!quota) return;
-    const active = await this.d.jobs.list((j) => !isTerminal(j.state));
-    const reserved = active.reduce((sum, j) => sum + j.params.size, 0);
+    const reserved = this.d.reserved();
     if (reserved + size > quota) {
       throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);
     }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseStorageIndex } from '../../core/storage-index.js';
+import { isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { fsyncDir, mkdirDurable, readdirIfExists, renameDurable, unlinkDurable } from '../../runtime/fs/durable.js';
 
 /**
@@ -77,17 +77,29 @@ export class SpoolFiles {
     await unlinkDurable(this.encodingPath(si));
   }
 
-  /** Bytes on disk in both holding dirs (allocated blocks, so sparse spools count what they use). */
-  async usage(): Promise<{ incoming: number; encoding: number; files: { si: string; dir: 'incoming' | 'encoding'; bytes: number; mtimeMs: number }[] }> {
+  /**
+   * Bytes on disk in both holding dirs (allocated blocks, so sparse spools
+   * count what they use). A name that is not `<storage index>.ct` is no
+   * spool of ours: it is listed in `stray` and otherwise left alone.
+   */
+  async usage(): Promise<{ incoming: number; encoding: number; files: { si: string; dir: 'incoming' | 'encoding'; bytes: number; mtimeMs: number }[]; stray: string[] }> {
     const files: { si: string; dir: 'incoming' | 'encoding'; bytes: number; mtimeMs: number }[] = [];
+    const stray: string[] = [];
     let incoming = 0;
     let encoding = 0;
     for (const dir of ['incoming', 'encoding'] as const) {
       const full = dir === 'incoming' ? this.incomingDir : this.encodingDir;
       for (const name of await readdirIfExists(full)) {
-        if (!name.endsWith('.ct')) continue;
+        if (!name.endsWith('.ct') || !isStorageIndex(name.slice(0, -3))) {
+          stray.push(path.join(dir, name));
+          continue;
+        }
         try {
           const st = await fs.stat(path.join(full, name));
+          if (!st.isFile()) {
+            stray.push(path.join(dir, name));
+            continue;
+          }
           const bytes = Math.min(st.size, st.blocks * 512);
           files.push({ si: name.slice(0, -3), dir, bytes, mtimeMs: st.mtimeMs });
           if (dir === 'incoming') incoming += bytes;
@@ -97,6 +109,6 @@ export class SpoolFiles {
         }
       }
     }
-    return { incoming, encoding, files };
+    return { incoming, encoding, files, stray };
   }
 }

@@ -13,6 +13,8 @@ export interface OperatorActionDeps {
   intake: IntakeSwitch;
   log: Logger;
   now: () => number;
+  /** limits.maxAttempts: a job that used them all gets one more attempt per operator retry. */
+  maxAttempts: number;
 }
 
 /** What an operator does to jobs and intake (the admin API's actions). */
@@ -57,7 +59,7 @@ export class OperatorActions {
     return cancelled;
   }
 
-  /** A failed job is queued now instead of after its backoff. */
+  /** A failed job is queued now instead of after its backoff; one that used all its attempts gets one more. */
   async retry(si: string): Promise<Job> {
     const { jobs } = this.d;
     const job = await jobs.require(si);
@@ -68,6 +70,7 @@ export class OperatorActions {
       if (j.state !== 'failed') return;
       j.state = 'queued';
       j.nextAttemptAt = undefined;
+      j.attempts = Math.min(j.attempts, this.d.maxAttempts - 1);
     });
     if (was !== 'failed') throw new FerryError('CONFLICT', `job ${si} is ${String(was)}; only a failed job can be retried`);
     this.d.queue.enqueue(si);

@@ -8,6 +8,8 @@ export interface QueueOptions {
   /** First retry delay; doubles per attempt up to maxBackoffMs. */
   baseBackoffMs: number;
   maxBackoffMs: number;
+  /** Attempts a job gets (counted durably by the runner before its work, so a crash counts); then it fails for good. */
+  maxAttempts: number;
   now?: () => number;
 }
 
@@ -25,7 +27,7 @@ export class EarlyStop extends Error {
  * Runs queued jobs with bounded concurrency. The queue itself is the job
  * store: on start every job that was queued or mid-way (encoding)
  * when the process died is picked up again; failed jobs come back after
- * their backoff.
+ * their backoff, until they have had `maxAttempts` attempts.
  */
 export class JobQueue {
   private readonly running = new Map<string, AbortController>();
@@ -137,6 +139,11 @@ export class JobQueue {
   private async execute(si: string, controller: AbortController, early: boolean): Promise<void> {
     const job = await this.jobs.get(si);
     if (!job || isTerminal(job.state) || (job.state === 'receiving' && !early)) return;
+    if (job.attempts >= this.options.maxAttempts) {
+      // Attempts that crashed the helper count too: a job must not crash-loop it at every start.
+      if (!early) await this.giveUp(si, job.lastError ?? 'no error recorded (the helper stopped mid-attempt)');
+      return;
+    }
     if (!early) this.earlyFailures.delete(si);
     try {
       await this.run(job, controller.signal);
@@ -150,6 +157,10 @@ export class JobQueue {
       const message = err instanceof Error ? err.message : String(err);
       const now = await this.jobs.get(si);
       if (!now || isTerminal(now.state)) return; // cancelled meanwhile: nothing to retry
+      if (now.attempts >= this.options.maxAttempts) {
+        await this.giveUp(si, message);
+        return;
+      }
       const failed = await this.jobs.update(si, (j) => {
         j.state = 'failed';
         j.lastError = message;
@@ -158,5 +169,15 @@ export class JobQueue {
       this.log.warn({ si, attempts: failed.attempts, err: message }, 'job failed; will retry');
       this.scheduleRetry(failed);
     }
+  }
+
+  /** Failed for good: no retry is scheduled, now or at a restart (an operator may still retry it). */
+  private async giveUp(si: string, lastError: string): Promise<void> {
+    const failed = await this.jobs.update(si, (j) => {
+      j.state = 'failed';
+      j.lastError = `gave up after ${j.attempts} attempts (limits.maxAttempts); last error: ${lastError}`;
+      j.nextAttemptAt = undefined;
+    });
+    this.log.error({ si, attempts: failed.attempts, err: lastError }, 'job failed for good: no attempts left');
   }
 }

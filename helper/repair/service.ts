@@ -15,7 +15,7 @@ import { MAX_SEGMENT_SIZE_LIMIT, fileGeometry } from '../../core/params.js';
 import { formatStorageIndex, isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { Logger } from '../../runtime/log.js';
-import { validateCheck } from '../intake/check-request.js';
+import { validateCheck, type ValidCheck } from '../intake/check-request.js';
 import { CheckFileRequest, jobPath, RepairRequest, type CheckReport, type JobState, type RepairStarted } from '../protocol.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
@@ -30,6 +30,7 @@ import { inconsistentDecode } from './decode-check.js';
 import { inspectFile } from './inspect.js';
 import { DEFAULT_REPAIR_SETTINGS, runRepair, type RepairHooks, type RepairSettings } from './repair-job.js';
 import { copyKey } from '../grid/grid.js';
+import { VerifySlots } from './verify-slots.js';
 
 export interface RepairOptions extends Partial<RepairSettings> {
   hooks?: RepairHooks;
@@ -59,6 +60,8 @@ export class RepairService {
   private readonly codec: RepairCodec;
   private readonly mutex = new KeyedMutex();
   private readonly found = new Map<string, Map<string, CorruptShare>>();
+  /** check-file --verify runs at most limits.maxConcurrentVerifies at once; the rest queue. */
+  readonly verifySlots: VerifySlots;
 
   constructor(
     private readonly d: RepairDeps,
@@ -68,6 +71,7 @@ export class RepairService {
     this.hooks = hooks ?? {};
     this.settings = { ...DEFAULT_REPAIR_SETTINGS, ...settings };
     this.codec = d.pool ? poolCodec(d.pool) : inThreadCodec();
+    this.verifySlots = new VerifySlots(d.config.limits.maxConcurrentVerifies);
   }
 
   private happyFor(cap: VerifyCap, asked: number | undefined): number {
@@ -86,14 +90,16 @@ export class RepairService {
     const happy = this.happyFor(cap, req.happy);
     const verify = req.verify ?? false;
     const known = verify ? undefined : await this.knownCorrupt(si, formatVerifyCap(cap));
-    const insp = await inspectFile(cap, si, await this.d.grid.servers(), {
-      io: { timeoutMs: this.settings.timeoutMs, signal },
-      surveyTimeoutMs: this.settings.surveyTimeoutMs,
-      verify,
-      // A quick check cannot see a bad block: copies found bad before (by a check or a repair) stay bad. --verify looks afresh.
-      knownCorrupt: known,
-      verifySettings: { wholeShareMax: this.settings.wholeShareMax, windowBytes: this.settings.windowBytes },
-    });
+    const inspect = async () =>
+      inspectFile(cap, si, await this.d.grid.servers(), {
+        io: { timeoutMs: this.settings.timeoutMs, signal },
+        surveyTimeoutMs: this.settings.surveyTimeoutMs,
+        verify,
+        // A quick check cannot see a bad block: copies found bad before (by a check or a repair) stay bad. --verify looks afresh.
+        knownCorrupt: known,
+        verifySettings: { wholeShareMax: this.settings.wholeShareMax, windowBytes: this.settings.windowBytes },
+      });
+    const insp = verify ? await this.verifySlots.run(inspect, signal) : await inspect();
     if (insp.file) this.remember(si, known ? insp.corrupt.filter((c) => !known.has(copyKey(c.shnum, c.server))) : insp.corrupt);
     if (verify) for (const v of insp.verdicts) if (v.status === 'good') this.found.get(si)?.delete(copyKey(v.copy.shnum, v.copy.server.id));
     const io = { timeoutMs: this.settings.timeoutMs, signal };
@@ -215,9 +221,9 @@ export class RepairService {
     await this.mutex.run(si, async () => {
       const job = await this.d.jobs.get(si);
       if (!job || job.kind !== 'repair') return;
-      let v: ReturnType<typeof validateCheck>;
+      let v: ValidCheck;
       try {
-        v = validateCheck(body, this.d.config.limits.maxFileSize);
+        v = await validateCheck(body, this.d.config.limits);
       } catch {
         return; // the check itself answers the error
       }

@@ -24,6 +24,8 @@ export interface ListenOptions {
    * (default 0: cut at once, for servers whose own close already stopped their work).
    */
   closeGraceMs?: number;
+  /** Connections open at once; one more is closed as it arrives (default: no limit). */
+  maxConnections?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function listen(handler: RequestListener, o: ListenOptions): Promis
     handler,
   );
   server.timeout = o.idleTimeoutMs ?? 120_000;
+  if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

@@ -36,8 +36,8 @@ describe('JobQueue', () => {
     await s.open();
     return s;
   };
-  const queue = (run: JobRunner, o: Partial<{ concurrency: number; baseBackoffMs: number; maxBackoffMs: number }> = {}) => {
-    const q = new JobQueue(store, run, { concurrency: 2, baseBackoffMs: 20, maxBackoffMs: 80, ...o }, silentLogger());
+  const queue = (run: JobRunner, o: Partial<{ concurrency: number; baseBackoffMs: number; maxBackoffMs: number; maxAttempts: number }> = {}) => {
+    const q = new JobQueue(store, run, { concurrency: 2, baseBackoffMs: 20, maxBackoffMs: 80, maxAttempts: 100, ...o }, silentLogger());
     queues.push(q);
     return q;
   };
@@ -166,5 +166,49 @@ describe('JobQueue', () => {
     q.enqueue(id);
     await until(store, () => !q.isRunning(id) && q.depth.waiting === 0);
     expect(runs).toEqual([]);
+  });
+
+  it('gives a failing job limits.maxAttempts attempts, then fails it for good with a clear reason and no retry', async () => {
+    let runs = 0;
+    const q = queue(async (job) => {
+      runs++;
+      await store.update(job.si, (j) => (j.attempts += 1)); // counted before the work, as the runners do
+      throw new Error('storage said no');
+    }, { maxAttempts: 3, baseBackoffMs: 1, maxBackoffMs: 1 });
+    const id = await add(0);
+    q.enqueue(id);
+    await until(store, async () => {
+      const job = await store.require(id);
+      return job.state === 'failed' && job.nextAttemptAt === undefined;
+    });
+    const failed = await store.require(id);
+    expect(failed.attempts).toBe(3);
+    expect(failed.lastError).toBe('gave up after 3 attempts (limits.maxAttempts); last error: storage said no');
+    expect(runs).toBe(3);
+    // A restart does not bring it back either.
+    const ran: string[] = [];
+    await queue(async (job) => void ran.push(job.si)).start();
+    expect(q.depth).toEqual({ running: 0, waiting: 0 });
+    expect(ran).toEqual([]);
+  });
+
+  it('a job whose attempts crashed the helper (counted, never finished) is failed at start instead of run again', async () => {
+    const id = await add(0, 'encoding');
+    await store.update(id, (j) => {
+      j.attempts = 3; // three starts, each counted its attempt, then the process died
+      j.lastError = 'out of memory';
+    });
+    const ran: string[] = [];
+    const q = queue(async (job) => {
+      ran.push(job.si);
+      await finish(job, new AbortController().signal);
+    }, { maxAttempts: 3 });
+    await q.start();
+    await until(store, async () => ['failed', 'done'].includes((await store.require(id)).state));
+    expect(ran).toEqual([]);
+    const failed = await store.require(id);
+    expect(failed.state).toBe('failed');
+    expect(failed.nextAttemptAt).toBeUndefined();
+    expect(failed.lastError).toBe('gave up after 3 attempts (limits.maxAttempts); last error: out of memory');
   });
 });
