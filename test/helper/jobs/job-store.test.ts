@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../../helper/jobs/job-store.js';
-import { newJob } from '../../helper/jobs/job.js';
-import { tempDir } from '../support/tmp.js';
+import { JobStore } from '../../../helper/jobs/job-store.js';
+import { newJob } from '../../../helper/jobs/job.js';
+import { tempDir } from '../../support/tmp.js';
 
 const SI = 'aaaaaaaaaaaaaaaaaaaaaaaaaa';
 const params = { size: 10, k: 1, n: 2, happy: 1, maxSegmentSize: 1024 };
