@@ -90,7 +90,9 @@ export async function stableAddresses(count: number): Promise<{ fronts: StableAd
 /** A helper process on a fixed port (so clients can reconnect after a restart). */
 export async function startHelperProc(dir: string, config: Partial<HelperConfigInput> & { storageServers: { url: string; token: string }[] }, port = 0): Promise<Proc> {
   const file = path.join(dir, 'helper.json');
-  await writeFile(file, JSON.stringify({ dataDir: path.join(dir, 'helper'), port, clientTokens: [CLIENT_TOKEN], ...config, limits: { retryBase: '100ms', retryMax: '1s', commitEvery: '1MiB', ...config.limits } }));
+  // Drills back off in milliseconds, so a job waiting for servers to return would use up the default
+  // ten attempts (limits.maxAttempts) in seconds: they get as many as the config allows.
+  await writeFile(file, JSON.stringify({ dataDir: path.join(dir, 'helper'), port, clientTokens: [CLIENT_TOKEN], ...config, limits: { retryBase: '100ms', retryMax: '1s', commitEvery: '1MiB', maxAttempts: 1000, ...config.limits } }));
   return startProc(['helper', '--config', file, '--log-level', 'warn']);
 }
 
