@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseReadCap } from '../../core/capability.js';
 import { cipherReady } from '../../core/crypto/cipher.js';
-import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
 import { cliEnv, ensureBuilt, ferry, spawnFerry, stopSpawned } from '../support/cli.js';
 import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
 import { startProxy, type TcpProxy } from '../support/proxy.js';
-import { reassemble } from '../support/reassemble.js';
+import { reassembleCap } from '../support/reassemble.js';
 import { tempDir } from '../support/tmp.js';
 
 beforeAll(async () => {
@@ -80,8 +78,7 @@ describe('ferry put killed with -9 and started again', () => {
     // kill), and some HTTP. A helper that lost acknowledged bytes would need them again.
     expect(proxy.bytesUp).toBeLessThanOrEqual(size + segmentSize + 64 * KiB);
 
-    const cap = parseReadCap(r.cap);
-    const back = await reassemble({ urls: grid.storage.map((s) => s!.url), token: GRID_TOKEN, si: formatStorageIndex(storageIndexFromKey(cap.key)), key: cap.key, uebHash: cap.uebHash });
+    const back = await reassembleCap({ urls: grid.storage.map((s) => s!.url), token: GRID_TOKEN }, r.cap);
     expect(back.equals(plain)).toBe(true);
 
     // A fresh run (journal entry gone: it hashes again) arrives at the same cap.

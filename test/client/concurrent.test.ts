@@ -9,12 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseReadCap } from '../../core/capability.js';
-import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
 import { loadConvergenceSecret, SECRET_FILE } from '../../client/state-dir.js';
 import { upload, type UploadOptions } from '../../client/upload.js';
 import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
-import { reassemble } from '../support/reassemble.js';
+import { reassembleCap } from '../support/reassemble.js';
 import { tempDir } from '../support/tmp.js';
 
 let grid: TestGrid | undefined;
@@ -28,8 +26,7 @@ afterEach(async () => {
 const SMALL = { maxSegmentSize: 64 * 1024, retry: { baseMs: 20, maxMs: 200 }, pollIntervalMs: 50 } satisfies Partial<UploadOptions>;
 
 async function readBack(g: TestGrid, cap: string): Promise<Buffer> {
-  const c = parseReadCap(cap);
-  return reassemble({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN, si: formatStorageIndex(storageIndexFromKey(c.key)), key: c.key, uebHash: c.uebHash });
+  return reassembleCap({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN }, cap);
 }
 
 describe('two clients, one file, at the same time', () => {

@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseReadCap } from '../../core/capability.js';
 import { cipherReady } from '../../core/crypto/cipher.js';
-import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
 import { upload, type UploadOptions } from '../../client/upload.js';
 import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
 import { startProxy, type TcpProxy } from '../support/proxy.js';
-import { reassemble } from '../support/reassemble.js';
+import { reassembleCap } from '../support/reassemble.js';
 import { tempDir } from '../support/tmp.js';
 
 let grid: TestGrid | undefined;
@@ -34,9 +32,8 @@ async function setup(size: number): Promise<{ file: string; plain: Buffer; base:
   return { file, plain, base: { token: CLIENT_TOKEN, stateDir: path.join(t.dir, 'state'), maxSegmentSize: MiB, retry: { baseMs: 20, maxMs: 200 }, pollIntervalMs: 50 } };
 }
 
-async function readBack(g: TestGrid, capText: string): Promise<Buffer> {
-  const cap = parseReadCap(capText);
-  return reassemble({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN, si: formatStorageIndex(storageIndexFromKey(cap.key)), key: cap.key, uebHash: cap.uebHash });
+async function readBack(g: TestGrid, cap: string): Promise<Buffer> {
+  return reassembleCap({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN }, cap);
 }
 
 describe('client upload over a bad link', () => {

@@ -5,12 +5,11 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseReadCap } from '../../core/capability.js';
 import { isFerryError } from '../../core/errors.js';
 import { Journal } from '../../client/journal.js';
 import { upload, type UploadOptions, type UploadProgress } from '../../client/upload.js';
 import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
-import { reassemble } from '../support/reassemble.js';
+import { reassembleCap } from '../support/reassemble.js';
 import { tempDir } from '../support/tmp.js';
 
 let grid: TestGrid | undefined;
@@ -28,9 +27,7 @@ async function workspace(): Promise<string> {
 }
 
 async function readBack(g: TestGrid, cap: string): Promise<Buffer> {
-  const c = parseReadCap(cap);
-  const { formatStorageIndex, storageIndexFromKey } = await import('../../core/storage-index.js');
-  return reassemble({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN, si: formatStorageIndex(storageIndexFromKey(c.key)), key: c.key, uebHash: c.uebHash });
+  return reassembleCap({ urls: g.storage.map((s) => s!.url), token: GRID_TOKEN }, cap);
 }
 
 const SMALL = { maxSegmentSize: 64 * 1024, retry: { baseMs: 20, maxMs: 200 }, pollIntervalMs: 50 } satisfies Partial<UploadOptions>;

@@ -4,6 +4,8 @@ import { HASH_BYTES, uncleIndices } from '../../core/merkle.js';
 import { segmentRange } from '../../core/params.js';
 import { blockRange, blockTreeNodeOffset, crypttextTreeNodeOffset, decodeShareHeader } from '../../core/share-layout.js';
 import { hashesAt, ShareVerifier, verifySegment, verifyUeb } from '../../core/share-verify.js';
+import { parseReadCap } from '../../core/capability.js';
+import { formatStorageIndex, storageIndexFromKey } from '../../core/storage-index.js';
 import { StorageClient } from '../../storage/client.js';
 
 /**
@@ -63,4 +65,10 @@ export async function reassemble(o: { urls: string[]; token: string; si: string;
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
+}
+
+/** {@link reassemble} of the file a read-cap names, from the storage servers at `urls`. */
+export function reassembleCap(o: { urls: string[]; token: string }, readCap: string): Promise<Buffer> {
+  const cap = parseReadCap(readCap);
+  return reassemble({ ...o, si: formatStorageIndex(storageIndexFromKey(cap.key)), key: cap.key, uebHash: cap.uebHash });
 }
