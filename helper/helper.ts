@@ -89,8 +89,6 @@ export class Helper {
       files,
       servers,
       limits,
-      holdingQuota: limits.holdingQuota,
-      takeoverIdle: limits.takeoverIdle,
       reserved: () => this.reservations.total,
       spoolComplete,
       intakePaused: () => this.intake.paused,

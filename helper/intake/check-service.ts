@@ -19,10 +19,12 @@ export interface CheckServiceDeps {
   jobs: JobStore;
   files: SpoolFiles;
   servers: () => Promise<GridServer[]>;
-  limits: CheckLimits;
-  holdingQuota: number;
-  /** A receiving upload whose client sent nothing for this long may be replaced by a check with other segment hashes (limits.takeoverIdle). */
-  takeoverIdle: number;
+  /**
+   * What a check may ask for, the holding quota, and `takeoverIdle`: how long
+   * a receiving upload's client must have sent nothing before a check with
+   * other segment hashes may replace it.
+   */
+  limits: CheckLimits & { holdingQuota: number; takeoverIdle: number };
   /** Bytes unfinished jobs reserve now (HoldingReservations). */
   reserved: () => number;
   /** Called when a spool is complete (size 0 files are complete at once). */
@@ -103,8 +105,8 @@ export class CheckService {
       // The hash list is fixed while its upload is alive: only a stale one may be replaced.
       // A complete spool is about to be encoded, never stale.
       const idleMs = job.received === job.params.size ? 0 : await this.idleFor(job);
-      if (idleMs < this.d.takeoverIdle) {
-        throw new FerryError('CONFLICT', `storage index ${si} is being uploaded from a different ciphertext (segment hashes differ); retry after it has been idle for ${Math.ceil(this.d.takeoverIdle / 1000)} s`);
+      if (idleMs < this.d.limits.takeoverIdle) {
+        throw new FerryError('CONFLICT', `storage index ${si} is being uploaded from a different ciphertext (segment hashes differ); retry after it has been idle for ${Math.ceil(this.d.limits.takeoverIdle / 1000)} s`);
       }
       job = await this.takeOver(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize, client);
     }
@@ -204,7 +206,7 @@ export class CheckService {
   }
 
   private reserveQuota(size: number): void {
-    const quota = this.d.holdingQuota;
+    const quota = this.d.limits.holdingQuota;
     if (!quota) return;
     const reserved = this.d.reserved();
     if (reserved + size > quota) {
