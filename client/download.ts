@@ -21,9 +21,10 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { etagOf, parseReadCap, verifyCapOf } from '../core/capability.js';
+import { etagOf, verifyCapOf } from '../core/capability.js';
 import { FerryError } from '../core/errors.js';
 import { requestFile } from './download/gateway-request.js';
+import { gatewayTarget } from './download/gateway-target.js';
 import { PartFile } from './download/part-file.js';
 import { createAgent, HelperError, networkError } from './http.js';
 import { abortedError, backoffDelay, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
@@ -36,8 +37,13 @@ export interface DownloadProgress {
 }
 
 export interface DownloadOptions {
+  /** The configured helper: a bare read-cap is fetched from its gateway. */
   helperUrl: string;
-  /** Client token, sent only if the gateway answers 401 (Ferry's does not: the capability is the credential). */
+  /**
+   * Client token, sent only if the gateway answers 401 (Ferry's does not: the
+   * capability is the credential), and only to `helperUrl`'s origin: a cap URL
+   * naming another gateway never gets it (download/gateway-target.ts).
+   */
   token?: string;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
@@ -69,11 +75,13 @@ interface Sink {
   restart(): Promise<void> | 'skip';
 }
 
+/** `cap`: a read-cap, or a cap URL (`http(s)://host/uri/<read-cap>`) naming the gateway to use. */
 export async function download(cap: string, dest: string | NodeJS.WritableStream, options: DownloadOptions): Promise<DownloadResult> {
-  const rc = parseReadCap(cap);
-  const etag = etagOf(verifyCapOf(rc));
-  const size = rc.size;
-  const url = `${options.helperUrl.replace(/\/+$/, '')}/uri/${encodeURIComponent(cap)}`;
+  const target = gatewayTarget(cap, options.helperUrl);
+  const etag = etagOf(verifyCapOf(target.readCap));
+  const size = target.readCap.size;
+  const { url } = target;
+  const gateway = target.configured ? { token: options.token } : { foreign: target.origin };
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const signal = options.signal;
   throwIfAborted(signal);
@@ -101,7 +109,7 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
       const before = sink.offset;
       try {
         requests++;
-        const answer = await requestFile({ url, agent, offset: sink.offset, size, etag, signal, timeoutMs: options.stallTimeoutMs ?? 120_000, token: options.token });
+        const answer = await requestFile({ url, agent, offset: sink.offset, size, etag, signal, timeoutMs: options.stallTimeoutMs ?? 120_000, ...gateway });
         if (answer.kind === 'complete') break;
         let skip = 0;
         if (answer.start < sink.offset) {

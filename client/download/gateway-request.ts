@@ -24,7 +24,10 @@ export interface GatewayRequest {
   signal?: AbortSignal;
   /** Time allowed for the headers, and between two body chunks. */
   timeoutMs: number;
+  /** Client token, for the configured helper's gateway only. */
   token?: string;
+  /** Set for a gateway other than the configured helper (its origin): it never gets the token. */
+  foreign?: string;
 }
 
 export type GatewayAnswer = { kind: 'bytes'; start: number; body: Readable } | { kind: 'complete' };
@@ -46,7 +49,11 @@ export async function requestFile(r: GatewayRequest): Promise<GatewayAnswer> {
     headers['if-range'] = r.etag;
   }
   let res = await send(r, headers);
-  if (res.statusCode === 401 && r.token) {
+  if (res.statusCode === 401 && r.foreign !== undefined) {
+    await res.body.dump();
+    throw new HelperError('UNAUTHORIZED', `download: the gateway at ${r.foreign} wants credentials; the client token is sent only to the configured helper's gateway (use a read-cap, or --helper for that gateway)`, 401, false);
+  }
+  if (res.statusCode === 401 && r.token && r.foreign === undefined) {
     // The capability is the credential; a gateway behind an authenticating proxy may still want the token.
     await res.body.dump();
     res = await send(r, { ...headers, authorization: `Bearer ${r.token}` });
