@@ -49,8 +49,8 @@ export const HelperConfigSchema = z.strictObject({
     .strictObject({
       /** Largest file accepted. */
       maxFileSize: size.default(1024 ** 4),
-      /** Bytes all unfinished spools may reserve together; 0 = no quota. */
-      holdingQuota: size.default(0),
+      /** Bytes all unfinished spools may reserve together; 0 = no quota; left out: limits.holdingQuotaFraction of the holding dir's free disk at start. */
+      holdingQuota: size.optional(),
       /** A receiving spool idle this long is deleted by the sweep. */
       spoolIdle: duration.default(7 * 86_400_000),
       sweepInterval: duration.default(3_600_000),
@@ -82,6 +82,15 @@ export const HelperConfigSchema = z.strictObject({
       maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
       /** check-file --verify runs at once (each reads every block of a file); more wait their turn. */
       maxConcurrentVerifies: z.number().int().min(1).max(64).default(2),
+      // Per-token and intake limits (issue 13): answered at the edge, before a byte is spooled.
+      /** Uploads one client token may have receiving at once (those it created); one more: 429 TOO_MANY_REQUESTS. */
+      maxUploadsPerToken: z.number().int().min(1).max(100_000).default(16),
+      /** Bytes one client token's unfinished uploads may reserve; left out: half the holding quota (all of it with one client token); 0 = no limit. */
+      holdingPerToken: size.optional(),
+      /** Share of the holding dir's free disk (measured at start) taken as holdingQuota when that is left out. */
+      holdingQuotaFraction: z.number().gt(0).max(1).default(0.5),
+      /** PATCH requests received at once over all uploads (one upload takes one at a time: tus' lock); one more: 503 UNAVAILABLE. */
+      maxConcurrentPatches: z.number().int().min(1).max(100_000).default(64),
     })
     .prefault({}),
 });

@@ -12,6 +12,7 @@ import { gatewayRoutes } from './gateway/router.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { HelperAppDeps } from './http/app.js';
 import { CheckService } from './intake/check-service.js';
+import { resolveHoldingLimits, type ResolvedHelperConfig } from './intake/holding-quota.js';
 import { HoldingReservations } from './intake/holding-reservations.js';
 import { IntakeSwitch } from './intake/intake-switch.js';
 import { SpoolFiles } from './intake/spool-files.js';
@@ -61,7 +62,7 @@ export class Helper {
   readonly gateway: Gateway;
   private readonly pool: CodecPool | undefined;
 
-  private constructor(readonly config: HelperConfig, o: HelperOptions) {
+  private constructor(readonly config: ResolvedHelperConfig, o: HelperOptions) {
     const log = (this.log = o.log ?? silentLogger());
     const now = o.now ?? Date.now;
     const { limits } = config;
@@ -90,6 +91,7 @@ export class Helper {
       servers,
       limits,
       reserved: () => this.reservations.total,
+      usage: (client) => this.reservations.usage(client),
       spoolComplete,
       intakePaused: () => this.intake.paused,
       source: this.source,
@@ -107,7 +109,9 @@ export class Helper {
 
   static async open(o: HelperOptions): Promise<Helper> {
     await mkdirDurable(o.config.dataDir);
-    const helper = new Helper(o.config, o);
+    const config = await resolveHoldingLimits(o.config, o.config.dataDir);
+    const helper = new Helper(config, o);
+    if (o.config.limits.holdingQuota === undefined) helper.log.info({ holdingQuota: config.limits.holdingQuota }, 'holding quota: limits.holdingQuotaFraction of the free disk');
     await helper.files.init();
     await helper.jobs.open();
     await helper.reservations.start();

@@ -17,6 +17,7 @@ import { repairRoutes } from '../repair/routes.js';
 import type { RepairService } from '../repair/service.js';
 import { anyBearer, clientOf } from './client-auth.js';
 import { jobView } from './job-view.js';
+import { patchGate } from './patch-gate.js';
 import { mayFollow, notYours, uploadAccess } from './upload-access.js';
 
 export interface HelperAppDeps {
@@ -89,7 +90,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
     sendError(res, new FerryError('INTAKE_PAUSED', 'intake paused; retry later'));
   };
   app.all(HELPER_PATHS.uploads, auth, intakeGate, tusHandler);
-  app.all(`${HELPER_PATHS.uploads}/*splat`, auth, tusHandler);
+  app.all(`${HELPER_PATHS.uploads}/*splat`, auth, patchGate(d.config.limits.maxConcurrentPatches), tusHandler);
 
   app.use(d.gatewayRoutes);
   app.use(notFoundHandler);

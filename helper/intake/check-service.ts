@@ -12,6 +12,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import { jobPath, uploadPath, type CheckAnswer } from '../protocol.js';
 import { clientErrorText } from '../http/job-view.js';
 import { happinessOf, type ShareGraph } from '../push/happiness.js';
+import type { OwnerUsage } from './holding-reservations.js';
 import { commonPrefixSegments, validateCheck, type CheckLimits, type ValidCheck } from './check-request.js';
 import type { SpoolFiles } from './spool-files.js';
 
@@ -24,9 +25,11 @@ export interface CheckServiceDeps {
    * a receiving upload's client must have sent nothing before a check with
    * other segment hashes may replace it.
    */
-  limits: CheckLimits & { holdingQuota: number; takeoverIdle: number };
+  limits: CheckLimits & { holdingQuota: number; takeoverIdle: number } & Partial<{ maxUploadsPerToken: number; holdingPerToken: number }>;
   /** Bytes unfinished jobs reserve now (HoldingReservations). */
   reserved: () => number;
+  /** What one token's unfinished uploads hold now (HoldingReservations); without it no per-token limit applies. */
+  usage?: (client: string) => OwnerUsage;
   /** Called when a spool is complete (size 0 files are complete at once). */
   spoolComplete: (si: string) => Promise<void>;
   intakePaused: () => boolean;
@@ -90,6 +93,7 @@ export class CheckService {
       }
       if (this.d.intakePaused()) throw new FerryError('INTAKE_PAUSED', 'this helper is not accepting new uploads right now; retry later');
       this.reserveQuota(v.params.size);
+      this.reserveFor(client, v.params.size);
       job = newJob({ si, state: 'receiving', params: v.params, crypttextRoot: v.crypttextRoot, owner: client }, Date.now());
       await this.d.files.createIncoming(si);
       await this.d.jobs.create(job, v.hashes);
@@ -108,6 +112,7 @@ export class CheckService {
       if (idleMs < this.d.limits.takeoverIdle) {
         throw new FerryError('CONFLICT', `storage index ${si} is being uploaded from a different ciphertext (segment hashes differ); retry after it has been idle for ${Math.ceil(this.d.limits.takeoverIdle / 1000)} s`);
       }
+      if (job.owner !== client) this.reserveFor(client, v.params.size);
       job = await this.takeOver(job, v.hashes, v.crypttextRoot, v.geometry.segmentSize, client);
     }
     if (job.crypttextRoot !== v.crypttextRoot) {
@@ -205,12 +210,37 @@ export class CheckService {
     return undefined;
   }
 
+  /**
+   * A new upload for `client` (it will own it): within its count of receiving
+   * uploads and its share of the holding space. A file that could never fit
+   * is 413; one that fits once the token's other uploads finish is 507.
+   */
+  private reserveFor(client: string, size: number): void {
+    const usage = this.d.usage?.(client);
+    if (!usage) return;
+    const { maxUploadsPerToken: maxUploads, holdingPerToken: perToken } = this.d.limits;
+    if (maxUploads !== undefined && usage.receiving >= maxUploads) {
+      throw new FerryError('TOO_MANY_REQUESTS', `this client token has ${usage.receiving} uploads receiving, the most limits.maxUploadsPerToken allows; finish or cancel one, or retry later`, {
+        details: { limit: 'maxUploadsPerToken' },
+      });
+    }
+    if (!perToken) return;
+    if (size > perToken) {
+      throw new FerryError('PAYLOAD_TOO_LARGE', `this file (${size} bytes) is larger than one client token may hold in this helper (limits.holdingPerToken: ${perToken} bytes)`, { details: { limit: 'holdingPerToken' } });
+    }
+    if (usage.bytes + size > perToken) {
+      throw new FerryError('QUOTA_EXCEEDED', `this client token's unfinished uploads reserve ${usage.bytes} of its ${perToken} bytes (limits.holdingPerToken), this file needs ${size}; retry later`, {
+        details: { limit: 'holdingPerToken' },
+      });
+    }
+  }
+
   private reserveQuota(size: number): void {
     const quota = this.d.limits.holdingQuota;
     if (!quota) return;
     const reserved = this.d.reserved();
     if (reserved + size > quota) {
-      throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`);
+      throw new FerryError('QUOTA_EXCEEDED', `the helper's holding space is full: ${reserved} of ${quota} bytes reserved by unfinished uploads, this file needs ${size}; retry later`, { details: { limit: 'holdingQuota' } });
     }
   }
 }

@@ -10,7 +10,7 @@ export interface ErrorBody {
 }
 
 /** Seconds a client should wait before trying again after these errors, sent as `Retry-After`. */
-export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = { INTAKE_PAUSED: 30 };
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = { INTAKE_PAUSED: 30, TOO_MANY_REQUESTS: 30, QUOTA_EXCEEDED: 60 };
 
 function setRetryAfter(res: Response, body: ErrorBody): void {
   const seconds = RETRY_AFTER_SECONDS[body.error as ErrorCode];
