@@ -3,6 +3,7 @@ import { clientKillDrill, flakyLinkDrill } from './client-faults.js';
 import { corruptDrill } from './corrupt.js';
 import { diskFullDrill } from './disk-full.js';
 import { helperKillDrill } from './helper-kill.js';
+import { hostileDrill } from './hostile.js';
 import { largestSegmentDrill } from './largest-segment.js';
 import { runDrills, type Drill } from './lib.js';
 import { storageKillDrill } from './storage-kill.js';
@@ -36,6 +37,7 @@ const drills: Drill[] = [
   corruptDrill(Number(flag('--flips') ?? 100)),
   badInputDrill(fuzzRuns, seed),
   largestSegmentDrill(),
+  hostileDrill(sizeMiB),
 ];
 const selected = only ? drills.filter((d) => d.name.includes(only)) : drills;
 const { failed } = await runDrills(selected);
