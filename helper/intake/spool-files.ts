@@ -13,7 +13,11 @@ export class SpoolFiles {
   readonly incomingDir: string;
   readonly encodingDir: string;
 
-  constructor(dataDir: string) {
+  /** `syncDir`: makes a directory's entries durable (fsync of the dir); a seam for tests that must see it fail. */
+  constructor(
+    dataDir: string,
+    private readonly syncDir: (dir: string) => Promise<void> = fsyncDir,
+  ) {
     this.incomingDir = path.join(dataDir, 'incoming');
     this.encodingDir = path.join(dataDir, 'encoding');
   }
@@ -37,7 +41,7 @@ export class SpoolFiles {
   async createIncoming(si: string): Promise<void> {
     const fh = await fs.open(this.incomingPath(si), 'a');
     await fh.close();
-    await fsyncDir(this.incomingDir);
+    await this.syncDir(this.incomingDir);
   }
 
   /** When the spool of `si` last changed, whichever dir holds it (undefined if there is none). */
