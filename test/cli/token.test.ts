@@ -11,7 +11,7 @@ let work: { dir: string; cleanup(): Promise<void> } | undefined;
 beforeAll(async () => {
   await ensureBuilt();
   work = await tempDir('ferry-token-');
-});
+}, 300_000);
 afterAll(async () => {
   await work?.cleanup();
 });
