@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FerryError } from '../core/errors.js';
+import { abortedError } from './retry.js';
 import { ensurePrivateDir } from './state-dir.js';
 
 /**
@@ -39,7 +40,7 @@ export async function spoolInput(input: Exclude<UploadInput, string>, stateDir: 
     await pipeline(source, createWriteStream('', { fd: fh }), { signal });
   } catch (err) {
     await remove();
-    if ((err as Error).name === 'AbortError') throw err;
+    if (signal?.aborted) throw abortedError(signal); // the same ABORTED as every other step of an upload
     throw new FerryError('INVALID_PARAMETERS', `could not read the upload's input stream: ${(err as Error).message}`);
   }
   return { path: file, remove };

@@ -65,6 +65,22 @@ describe('upload() inputs', () => {
     expect(await readdir(path.join(stateDir, 'spool'))).toEqual([]);
   });
 
+  it('an aborted spool is ABORTED, like every other step of an upload, and leaves no spool file', async () => {
+    const t = await tempDir('ferry-input-');
+    cleanups.push(t.cleanup);
+    const stateDir = path.join(t.dir, 'state');
+    const controller = new AbortController();
+    const endless = new Readable({
+      read() {
+        this.push(Buffer.alloc(64 * 1024));
+        controller.abort();
+      },
+    });
+    const err = await upload(endless, { helperUrl: 'http://127.0.0.1:9', token: CLIENT_TOKEN, stateDir, signal: controller.signal }).catch((e: unknown) => e);
+    expect(isFerryError(err) && err.code).toBe('ABORTED');
+    expect(await readdir(path.join(stateDir, 'spool'))).toEqual([]);
+  });
+
   it('without stateDir, state goes where the CLI keeps it (FERRY_STATE_DIR here)', async () => {
     grid = await startGrid();
     const t = await tempDir('ferry-input-');
