@@ -19,7 +19,7 @@ beforeAll(async () => {
   await ensureBuilt();
   work = await tempDir('ferry-pack-');
   tarball = await packTarball(work.dir);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await work?.cleanup();
@@ -87,7 +87,7 @@ describe('the packed tarball', () => {
     } finally {
       await grid.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   it('`npm install -g` puts `ferry` on PATH, and the docs\' `ferry token` and `ferry storage` commands work as written', async () => {
     const prefix = path.join(work!.dir, 'prefix');
@@ -129,7 +129,7 @@ describe('the packed tarball', () => {
     const token = path.join(root, 'etc', 'ferry', 'grid-token');
     expect((await stat(token)).mode & 0o777).toBe(0o600);
     expect((await readFile(token, 'utf8')).trim()).toMatch(/^[A-Za-z0-9]{32,}$/);
-  }, 180_000);
+  }, 300_000);
 });
 
 interface Step {
