@@ -11,6 +11,7 @@ interface GridFlags {
   adminPort?: number;
   servers: number;
   host: string;
+  tokenFile?: string;
   logLevel?: LogLevel;
 }
 
@@ -22,13 +23,14 @@ export function registerGridCommand(program: Command): void {
     .option('--port <port>', 'helper port (0 picks a free one)', intOption(0, 65535), 3456)
     .option('--admin-port <port>', 'admin page port (default: --port + 1; 0 picks a free one)', intOption(0, 65535))
     .option('--servers <n>', 'number of storage servers', intOption(1, 256), 10)
-    .option('--host <host>', 'interface for all servers', '127.0.0.1');
+    .option('--host <host>', 'interface for all servers', '127.0.0.1')
+    .option('--token-file <file>', 'grid token of the storage servers, as for `ferry storage` (default: HOME/grid-token, generated on first start)');
   logLevelOption(command, 'warn').action(async (flags: GridFlags, cmd: Command) => {
     const g = cmd.optsWithGlobals<GlobalFlags>();
     // Quieter than a lone daemon: the grid shares the terminal with its user.
     const level = flags.logLevel ?? (process.env.FERRY_LOG_LEVEL ? undefined : 'warn');
     const home = path.resolve(g.home ?? process.env.FERRY_HOME ?? DEFAULT_HOME);
-    const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, log: daemonLogger('grid', level) });
+    const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, tokenFile: flags.tokenFile === undefined ? undefined : path.resolve(flags.tokenFile), log: daemonLogger('grid', level) });
     const here = path.resolve(DEFAULT_HOME) === home;
     await serveUntilSignal({
       name: 'grid',

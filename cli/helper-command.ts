@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { parseHelperConfig, type HelperConfig } from '../helper/config.js';
-import { startHelper } from '../helper/start.js';
+import { reloadOnHangup, startHelper } from '../helper/start.js';
 import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal } from './daemon.js';
 import { intOption } from './usage.js';
 
@@ -36,11 +36,16 @@ export function registerHelperCommand(program: Command): void {
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL').action(async (flags: HelperFlags) => {
     const config = await loadHelperConfig(flags);
     const helper = await startHelper(config, { log: daemonLogger('helper', flags.logLevel) });
+    // SIGHUP (`systemctl reload`): client tokens and storage servers from the file again, without a restart.
+    const stopReloading = reloadOnHangup(helper, () => loadHelperConfig(flags));
     await serveUntilSignal({
       name: 'helper',
       banner: listeningLine('helper', `${helper.url}/helper/v1`, `data in ${config.dataDir}, ${config.storageServers.length} storage servers`),
       shutdownNote: 'unfinished jobs resume at the next start',
-      close: () => helper.close(),
+      close: async () => {
+        stopReloading();
+        await helper.close();
+      },
     });
   });
 }

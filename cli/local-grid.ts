@@ -16,7 +16,7 @@ import { CLIENT_FILE, readClientFile } from '../client/config.js';
  *
  *   DIR/client.json    helper URL + client token (0600): what `ferry put` reads
  *   DIR/admin-token    the helper's admin token (0600)
- *   DIR/grid-token     the storage servers' token (0600)
+ *   DIR/grid-token     the grid token every storage server takes (0600), unless tokenFile names another file
  *   DIR/grid.json      live URLs while the grid runs (removed on clean exit)
  *   DIR/helper/        helper data (jobs, spools)
  *   DIR/storage-<i>/   storage server i
@@ -44,6 +44,8 @@ export interface LocalGridOptions {
   log?: Logger;
   /** Extra helper limits (tests). */
   limits?: Record<string, unknown>;
+  /** The grid token's file, as `ferry storage --token-file` takes it (default DIR/grid-token, generated on first start). */
+  tokenFile?: string;
 }
 
 export interface LocalGrid {
@@ -53,6 +55,8 @@ export interface LocalGrid {
   adminUrl: string | undefined;
   clientToken: string;
   adminTokenFile: string;
+  /** The one grid token's file, shared by every storage server. */
+  gridTokenFile: string;
   storage: { url: string; serverId: string; dir: string }[];
   helper: RunningHelper;
   close(): Promise<void>;
@@ -162,7 +166,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
     throw new Error(`a grid is already running from ${home} (pid ${running.pid}, helper ${running.helperUrl})`);
   }
   const log = o.log ?? silentLogger();
-  const grid = await loadOrCreateGridToken(home);
+  const grid = await loadOrCreateGridToken(home, o.tokenFile);
   const adminTokenFile = path.join(home, ADMIN_TOKEN_FILE);
   const adminToken = (await readOrCreateSecretFile(adminTokenFile, newToken)).text;
   const clientToken = (await readClientFile(home).catch(() => undefined))?.token ?? newToken();
@@ -208,6 +212,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
     adminUrl,
     clientToken,
     adminTokenFile,
+    gridTokenFile: grid.file,
     storage: storage.map((s, i) => ({ url: s.url, serverId: s.serverId, dir: path.join(home, `storage-${i}`) })),
     helper,
     close: () =>

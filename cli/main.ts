@@ -7,6 +7,7 @@ import { registerHelperCommand } from './helper-command.js';
 import { registerPutCommand } from './put-command.js';
 import { registerRepairCommand } from './repair-command.js';
 import { registerStatusCommand } from './status-command.js';
+import { registerTokenCommand } from './token-command.js';
 import { UsageError } from './usage.js';
 
 /** Builds the `ferry` program; each area registers its own subcommands. */
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerHelperCommand(program);
   registerGridCommand(program);
   registerStorageCommand(program);
+  registerTokenCommand(program);
   return program;
 }
 

@@ -1,5 +1,6 @@
 /** The Ferry client library. */
 export { upload, type UploadOptions, type UploadProgress, type UploadPhase, type UploadResult } from './upload.js';
+export type { UploadInput } from './upload-input.js';
 export { download, type DownloadOptions, type DownloadProgress, type DownloadResult } from './download.js';
 export { checkFile, repairFile, verifyCapFor, type CheckOptions, type CheckReport, type RepairOptions, type RepairOutcome, type RepairProgress, type RepairResult, type RepairStarted } from './check.js';
 export { resolveClientSettings, type ClientSettings, type ClientLocation } from './config.js';

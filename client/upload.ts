@@ -8,6 +8,7 @@ import { MerkleTree, splitHashes } from '../core/merkle.js';
 import { fileGeometry, type FileGeometry } from '../core/params.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
 import type { CheckRequest, JobResultView } from '../helper/protocol.js';
+import { defaultStateDir, findHome } from './config.js';
 import { hashFile } from './hash-file.js';
 import { HelperApi } from './helper-api.js';
 import { createAgent, type HelperError } from './http.js';
@@ -16,6 +17,7 @@ import { resolveParams, type ParamChoice, type ResolvedParams } from './params.j
 import { backoffDelay, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
 import { JOURNAL_DIR, loadConvergenceSecret } from './state-dir.js';
 import { sendCiphertext } from './tus-upload.js';
+import { spoolInput, type UploadInput } from './upload-input.js';
 import { verifyHelperResult } from './verify-result.js';
 import { waitForJob } from './wait-job.js';
 
@@ -32,8 +34,12 @@ export interface UploadProgress {
 export interface UploadOptions extends ParamChoice {
   helperUrl: string;
   token: string;
-  /** Private client state: convergence secret and transfer journal (created 0700). */
-  stateDir: string;
+  /**
+   * Private client state: convergence secret, transfer journal, spooled
+   * inputs (created 0700). Default as for the CLI: FERRY_STATE_DIR, else
+   * HOME/client-state when a Ferry home is found, else `$XDG_STATE_HOME/ferry`.
+   */
+  stateDir?: string;
   /** A fresh random key instead of the convergent one (no deduplication). */
   randomKey?: boolean;
   signal?: AbortSignal;
@@ -76,11 +82,30 @@ export interface UploadResult {
 const MAX_ROUNDS = 5;
 
 /**
- * Uploads a file through a helper and returns its read-cap, only after
- * verifying the helper's result against hashes computed here. Resumable
- * across process restarts through the journal in `stateDir`.
+ * Uploads a file (a path, bytes or a stream: see UploadInput) through a
+ * helper and returns its read-cap, only after verifying the helper's result
+ * against hashes computed here.
+ *
+ * Resume: a path is resumable across process restarts through the journal
+ * in `stateDir` (an unchanged file is not hashed again). Bytes and streams
+ * are spooled to a private file first; within one call the upload resumes
+ * like a file's, and a later call with the same bytes (convergent key)
+ * sends only what the helper does not hold yet — but the stream itself must
+ * be supplied again, and is read and hashed again.
  */
-export async function upload(filePath: string, o: UploadOptions): Promise<UploadResult> {
+export async function upload(input: UploadInput, options: UploadOptions): Promise<UploadResult> {
+  const o = { ...options, stateDir: options.stateDir ?? defaultStateDir(await findHome({})) };
+  if (typeof input === 'string') return uploadFile(input, o, false);
+  const spooled = await spoolInput(input, o.stateDir, o.signal);
+  try {
+    return await uploadFile(spooled.path, o, true);
+  } finally {
+    await spooled.remove();
+  }
+}
+
+/** `ephemeral`: a spool file, never seen again, so its journal record goes whatever the outcome. */
+async function uploadFile(filePath: string, o: UploadOptions & { stateDir: string }, ephemeral: boolean): Promise<UploadResult> {
   const started = Date.now();
   throwIfAborted(o.signal);
   const retry = { ...DEFAULT_RETRY, ...o.retry };
@@ -199,7 +224,9 @@ export async function upload(filePath: string, o: UploadOptions): Promise<Upload
       elapsedMs: Date.now() - started,
     };
   } catch (err) {
-    if (id && !o.signal?.aborted && err instanceof Error && !(err as HelperError).details?.fileChanged) {
+    if (id && ephemeral) {
+      await journal.delete(id).catch(() => undefined);
+    } else if (id && !o.signal?.aborted && err instanceof Error && !(err as HelperError).details?.fileChanged) {
       await journal.update(id, { lastError: err.message }).catch(() => undefined);
     }
     throw err;
@@ -220,7 +247,7 @@ async function keyAndHashes(a: {
   params: ResolvedParams;
   keyMode: KeyMode;
   helperUrl: string;
-  o: UploadOptions;
+  o: UploadOptions & { stateDir: string };
   progress: (phase: UploadPhase, bytes: number, total: number) => void;
 }): Promise<{ key: Uint8Array; hashes: Buffer; hashed: boolean }> {
   const { journal, id, identity, fh, params } = a;

@@ -22,6 +22,7 @@ import { UploadRunner } from './intake/upload-runner.js';
 import { OperatorActions } from './jobs/actions.js';
 import { JobStore } from './jobs/job-store.js';
 import { JobQueue } from './jobs/queue.js';
+import { restartOnlyChanges, tokenChanges, type ReloadReport } from './reload.js';
 import { RepairService, type RepairOptions } from './repair/service.js';
 
 export interface HelperOptions {
@@ -61,8 +62,15 @@ export class Helper {
   /** The download gateway (helper/gateway/): its routes and its events' source. */
   readonly gateway: Gateway;
   private readonly pool: CodecPool | undefined;
+  /** The running config: a reload replaces its clientTokens and storageServers (helper/reload.ts). */
+  private current: ResolvedHelperConfig;
 
-  private constructor(readonly config: ResolvedHelperConfig, o: HelperOptions) {
+  get config(): ResolvedHelperConfig {
+    return this.current;
+  }
+
+  private constructor(config: ResolvedHelperConfig, o: HelperOptions) {
+    this.current = config;
     const log = (this.log = o.log ?? silentLogger());
     const now = o.now ?? Date.now;
     const { limits } = config;
@@ -125,7 +133,26 @@ export class Helper {
   /** What the client API (helper/http/app.ts) needs. */
   httpDeps(): HelperAppDeps {
     const { config, log, jobs, checks, datastore, intake, repairs, grid, gateway } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes({ gateway }) };
+    return { config, log, jobs, checks, datastore, intake, repairs, clientTokens: () => this.current.clientTokens, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes({ gateway }) };
+  }
+
+  /**
+   * A config reload (SIGHUP): takes the new client tokens and storage
+   * servers at once, without a restart; logs what changed (token ids, never
+   * tokens) and which other changed keys wait for a restart.
+   */
+  reload(next: HelperConfig): ReloadReport {
+    const running = this.current;
+    const clientTokens = tokenChanges(running.clientTokens, next.clientTokens);
+    const storageServers = { ...this.grid.update(next.storageServers), count: next.storageServers.length };
+    const needRestart = restartOnlyChanges(running, next);
+    this.current = { ...running, clientTokens: next.clientTokens, storageServers: next.storageServers };
+    if (storageServers.added.length || storageServers.retokened.length) void this.grid.probe().catch(() => undefined);
+    const report: ReloadReport = { clientTokens, storageServers, needRestart };
+    this.log.info(report, `config reloaded: client tokens +${clientTokens.added.length} -${clientTokens.removed.length} (${clientTokens.count} now), storage servers +${storageServers.added.length} -${storageServers.removed.length} (${storageServers.count} now)`);
+    if (needRestart.length) this.log.warn({ needRestart }, `config reload: ${needRestart.join(', ')} changed; these take effect at the next restart`);
+    if (storageServers.count < running.defaults.happy) this.log.warn(`config reload: ${storageServers.count} storage servers, fewer than defaults.happy (${running.defaults.happy}): uploads cannot succeed`);
+    return report;
   }
 
   /** What the admin side (helper/admin/) needs; its metrics count the helper's and the gateway's events. */

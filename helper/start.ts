@@ -1,6 +1,8 @@
+import type { EventEmitter } from 'node:events';
 import type { Express } from 'express';
 import { StorageClient } from '../storage/client.js';
 import { listen, type Listening } from '../runtime/http/listen.js';
+import { onSignal } from '../runtime/signals.js';
 import type { Logger } from '../runtime/log.js';
 import { Admin } from './admin/admin.js';
 import { createAdminApp } from './admin/app.js';
@@ -17,6 +19,29 @@ export interface RunningHelper {
   /** Base URL of the admin listener (page at `${adminUrl}/admin/`); undefined when no adminToken is configured. */
   adminUrl?: string;
   close(): Promise<void>;
+}
+
+/**
+ * On SIGHUP, reads the config again with `load` and applies it. A config
+ * that does not load (bad JSON, a value out of range) is refused with one
+ * log line, and the running config stays. Returns the function that stops
+ * listening.
+ */
+export function reloadOnHangup(running: RunningHelper, load: () => Promise<HelperConfig>, source?: EventEmitter): () => void {
+  return onSignal(
+    'SIGHUP',
+    async () => {
+      let next: HelperConfig;
+      try {
+        next = await load();
+      } catch (err) {
+        running.helper.log.error({ reloadError: (err as Error).message }, `config reload refused, the running config stays: ${(err as Error).message}`);
+        return;
+      }
+      running.helper.reload(next);
+    },
+    source,
+  );
 }
 
 export const storageClientFactory =

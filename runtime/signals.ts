@@ -57,3 +57,19 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>, 
     for (const name of SHUTDOWN_SIGNALS) source.off(name, on);
   }
 }
+
+/**
+ * Calls `handler` on every `signal` (e.g. SIGHUP for a config reload), one
+ * run at a time: a signal that arrives during a run starts another after it.
+ * Returns the function that removes the listener.
+ */
+export function onSignal(signal: NodeJS.Signals, handler: () => Promise<void>, source: EventEmitter = process): () => void {
+  let chain = Promise.resolve();
+  const on = () => {
+    chain = chain.then(handler).catch(() => undefined);
+  };
+  source.on(signal, on);
+  return () => {
+    source.off(signal, on);
+  };
+}

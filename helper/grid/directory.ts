@@ -23,10 +23,41 @@ export interface ServerHealth {
  * yet is asked again each time the list is needed.
  */
 export class GridDirectory {
-  private readonly entries: { endpoint: StorageEndpoint; client: GridClient; health: ServerHealth }[];
+  private entries: { endpoint: StorageEndpoint; client: GridClient; health: ServerHealth }[];
 
-  constructor(endpoints: StorageEndpoint[], factory: ClientFactory) {
-    this.entries = endpoints.map((endpoint) => ({ endpoint, client: factory(endpoint), health: { url: endpoint.url, reachable: false } }));
+  constructor(
+    endpoints: StorageEndpoint[],
+    private readonly factory: ClientFactory,
+  ) {
+    this.entries = endpoints.map((endpoint) => this.entry(endpoint));
+  }
+
+  private entry(endpoint: StorageEndpoint) {
+    return { endpoint, client: this.factory(endpoint), health: { url: endpoint.url, reachable: false } as ServerHealth };
+  }
+
+  /**
+   * Replaces the list (a config reload). Servers that stay keep their client
+   * and health; a removed one's client closes once its requests in flight
+   * are done (jobs pushing to it right now finish or retry). A changed token
+   * is a new client for the same URL.
+   */
+  update(endpoints: StorageEndpoint[]): { added: string[]; removed: string[]; retokened: string[] } {
+    const old = new Map(this.entries.map((e) => [e.endpoint.url, e]));
+    const next = endpoints.map((endpoint) => {
+      const e = old.get(endpoint.url);
+      return e && e.endpoint.token === endpoint.token ? e : this.entry(endpoint);
+    });
+    const kept = new Set(next);
+    const closing = this.entries.filter((e) => !kept.has(e));
+    this.entries = next;
+    for (const e of closing) void e.client.close().catch(() => undefined);
+    const urls = new Set(endpoints.map((e) => e.url));
+    return {
+      added: endpoints.filter((e) => !old.has(e.url)).map((e) => e.url),
+      removed: [...old.keys()].filter((url) => !urls.has(url)),
+      retokened: endpoints.filter((e) => old.has(e.url) && old.get(e.url)!.endpoint.token !== e.token).map((e) => e.url),
+    };
   }
 
   /** Probes every server (info), updating health; returns the servers that answered. */

@@ -28,6 +28,8 @@ export interface HelperAppDeps {
   datastore: SpoolDataStore;
   intake: Pick<IntakeSwitch, 'paused'>;
   repairs: RepairService;
+  /** The client tokens accepted now (they change on a config reload); default config.clientTokens. */
+  clientTokens?: () => readonly string[];
   /** Storage servers configured (for /info). */
   serverCount: () => number;
   /** GET /uri/<read-cap> (helper/gateway/). */
@@ -40,7 +42,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLog(d.log));
-  const auth = anyBearer(d.config.clientTokens);
+  const auth = anyBearer(d.clientTokens ?? d.config.clientTokens);
 
   app.get(HELPER_PATHS.info, auth, (_req, res) => {
     const info: HelperInfo = { protocolVersion: HELPER_PROTOCOL_VERSION, defaults: d.config.defaults, maxFileSize: d.config.limits.maxFileSize, servers: d.serverCount() };

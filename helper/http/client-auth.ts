@@ -19,14 +19,19 @@ export function clientOf(res: Response): string {
   return id;
 }
 
-/** Accepts any of several bearer tokens (one per client or team), each compared in constant time. */
-export function anyBearer(tokens: readonly string[], realm = 'ferry-helper'): RequestHandler {
-  if (!tokens.length) throw new Error('anyBearer needs at least one token');
+/**
+ * Accepts any of several bearer tokens (one per client or team), each
+ * compared in constant time. A function is asked on every request, so a
+ * config reload (rotation) takes effect at once.
+ */
+export function anyBearer(tokens: readonly string[] | (() => readonly string[]), realm = 'ferry-helper'): RequestHandler {
+  const current = typeof tokens === 'function' ? tokens : () => tokens;
+  if (!current().length) throw new Error('anyBearer needs at least one token');
   return (req, res, next) => {
     const presented = bearerToken(req.get('authorization'));
     // Compare against every token so timing does not tell which one matched.
     let ok = false;
-    for (const t of tokens) ok = safeEqual(presented ?? '', t) || ok;
+    for (const t of current()) ok = safeEqual(presented ?? '', t) || ok;
     if (ok && presented !== undefined) {
       res.locals.clientId = clientIdOf(presented);
       next();
