@@ -82,6 +82,8 @@ export const HelperConfigSchema = z.strictObject({
       maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
       /** check-file --verify runs at once (each reads every block of a file); more wait their turn. */
       maxConcurrentVerifies: z.number().int().min(1).max(64).default(2),
+      /** Block bytes one gateway download reads ahead from its shares (all together); 0 = a request per block. */
+      gatewayReadAhead: size.default(16 * 1024 * 1024),
     })
     .prefault({}),
 });

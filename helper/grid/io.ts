@@ -96,14 +96,14 @@ export async function withTimeout<T>(io: GridIo, server: GridServer, what: strin
   }
 }
 
-/** Counts a read in flight and publishes it once settled. */
-async function tracked<T extends Uint8Array>(io: GridIo, server: GridServer, fn: () => Promise<T>): Promise<T> {
+/** Counts a read in flight and publishes it once settled (with `size` of what it returned). */
+async function tracked<T>(io: GridIo, server: GridServer, fn: () => Promise<T>, size: (out: T) => number = (out) => (out as Uint8Array).length): Promise<T> {
   if (io.gauges) io.gauges.shareReadsInFlight++;
   let bytes = 0;
   let error: string | undefined;
   try {
     const out = await fn();
-    bytes = out.length;
+    bytes = size(out);
     return out;
   } catch (err) {
     error = messageOf(err);
@@ -161,6 +161,57 @@ export async function readFramed(io: GridIo, c: ShareCopy, si: string, start: nu
       if (got !== want) throw shortShare(c, end);
       return out;
     }),
+  );
+}
+
+/**
+ * Consecutive pieces of a copy, bytes [start, start + Σ lengths), with one
+ * range request: the body is cut into the pieces as it streams in, each
+ * into a fresh buffer after the framing of `tag` (as readFramed), and piece j
+ * is handed to `take(j, framed)` as soon as it is complete. Resolves once all
+ * were taken; rejects (as readFramed would) if the read fails, pieces already
+ * taken staying valid.
+ */
+export async function readFramedPieces(io: GridIo, c: ShareCopy, si: string, start: number, lengths: readonly number[], tag: string, take: (j: number, framed: Buffer) => void): Promise<void> {
+  const offset = frameLength(tag);
+  const { server } = c;
+  const want = lengths.reduce((a, b) => a + b, 0);
+  const end = start + want;
+  await tracked(
+    io,
+    server,
+    () =>
+      withTimeout(io, server, `read of share ${c.shnum} [${start}, ${end})`, async (signal) => {
+        const r = await server.client.readStream(si, c.shnum, start, end, { signal });
+        let j = 0;
+        let out = framedBuffer(tag, lengths[0]);
+        let at = 0;
+        let got = 0;
+        try {
+          for await (const chunk of r.body as AsyncIterable<Uint8Array>) {
+            if (got + chunk.length > want) throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} sent more bytes than asked`);
+            got += chunk.length;
+            for (let used = 0; used < chunk.length; ) {
+              const n = Math.min(chunk.length - used, lengths[j] - at);
+              out.set(n === chunk.length ? chunk : chunk.subarray(used, used + n), offset + at);
+              at += n;
+              used += n;
+              if (at === lengths[j]) {
+                take(j++, out);
+                at = 0;
+                if (j < lengths.length) out = framedBuffer(tag, lengths[j]);
+              }
+            }
+          }
+        } catch (err) {
+          r.body.destroy();
+          if (isFerryError(err)) throw err;
+          throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} failed mid-body: ${messageOf(err)}`, { cause: err });
+        }
+        if (got !== want) throw shortShare(c, end);
+        return got;
+      }),
+    (bytes) => bytes,
   );
 }
 

@@ -1,0 +1,146 @@
+/**
+ * One download's read-ahead of blocks: the blocks of consecutive segments
+ * are read from a share with one range request (a "run") instead of one
+ * request per block. Each storage request costs the server an open, a stat,
+ * a read and a close, and both sides an HTTP exchange; per byte, serving is
+ * cheap. A run never goes past the last segment the download needs, so a
+ * range request reads no more than before.
+ *
+ * Memory is bounded by `readAheadBytes` (limits.gatewayReadAhead): with k
+ * shares in use, each share has at most two runs of
+ * readAheadBytes / (2 k blockSize) blocks: the one being consumed and, once
+ * half of it was taken, the next one, so the share's server is never idle
+ * while the download goes on. Blocks are handed out unverified: ShareReader
+ * checks each against its share's tree as before.
+ */
+import { setMaxListeners } from 'node:events';
+import { blockRange } from '../../core/share-layout.js';
+import { TAGS } from '../../core/tagged-hash.js';
+import { readFramedPieces, type GridIo } from '../grid/io.js';
+import type { ShareReader } from './share-reader.js';
+
+interface Pending {
+  promise: Promise<Buffer>;
+  resolve(b: Buffer): void;
+  reject(err: unknown): void;
+}
+
+interface Run {
+  first: number;
+  last: number;
+  /** Per block of the run, until it is taken. */
+  blocks: (Pending | undefined)[];
+  ac: AbortController;
+  settled: boolean;
+  /** Blocks received so far, and taken so far (from the start: blocks are taken in order). */
+  received: number;
+  taken: number;
+  /** No longer wanted: aborted as soon as no taken block waits for its bytes. */
+  dropped: boolean;
+}
+
+function pending(): Pending {
+  let resolve!: (b: Buffer) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<Buffer>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // a block nobody takes must not be an unhandled rejection
+  return { promise, resolve, reject };
+}
+
+export class BlockRuns {
+  private readonly runs = new Map<ShareReader, Run[]>();
+  private closed = false;
+
+  constructor(
+    private readonly io: GridIo,
+    /** The download's: aborting it aborts every run. */
+    private readonly signal: AbortSignal,
+    private readonly readAheadBytes: number,
+  ) {}
+
+  /**
+   * Block `segment` of `reader`'s share, framed for hashing (unverified):
+   * from a run under way, else from a new run up to `windowLast` (the last
+   * segment the download will need).
+   */
+  framed(reader: ShareReader, segment: number, windowLast: number): Promise<Buffer> {
+    let list = this.runs.get(reader) ?? [];
+    while (list.length > 0 && list[0].last < segment) this.drop(list.shift()!);
+    let run = list.find((r) => r.first <= segment && segment <= r.last);
+    if (!run || run.blocks[segment - run.first] === undefined) {
+      // Out of order (or asked twice): whatever was read ahead is of no use.
+      for (const r of list) this.drop(r);
+      run = this.start(reader, segment, windowLast);
+      list = [run];
+    }
+    this.runs.set(reader, list);
+    const block = run.blocks[segment - run.first]!;
+    run.blocks[segment - run.first] = undefined;
+    run.taken = Math.max(run.taken, segment - run.first + 1);
+    const newest = list[list.length - 1];
+    if (list.length < 2 && segment >= newest.first + ((newest.last - newest.first) >> 1) && newest.last < windowLast) {
+      list.push(this.start(reader, newest.last + 1, windowLast));
+    }
+    return block.promise;
+  }
+
+  /** Aborts every run (the download ended). */
+  close(): void {
+    this.closed = true;
+    for (const list of this.runs.values()) for (const r of list) this.drop(r);
+    this.runs.clear();
+  }
+
+  /** Blocks per run: half the read-ahead budget, shared by the k shares in use (at least one block). */
+  private runLength(reader: ShareReader): number {
+    const { ueb, layout } = reader.file;
+    return Math.max(1, Math.floor(this.readAheadBytes / (2 * ueb.k * layout.geometry.blockSize)));
+  }
+
+  private start(reader: ShareReader, first: number, windowLast: number): Run {
+    const layout = reader.file.layout;
+    const last = Math.min(layout.geometry.numSegments - 1, Math.max(first, windowLast), first + this.runLength(reader) - 1);
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    const run: Run = { first, last, blocks: [], ac, settled: false, received: 0, taken: 0, dropped: false };
+    const lengths: number[] = [];
+    for (let i = first; i <= last; i++) {
+      run.blocks.push(pending());
+      lengths.push(blockRange(layout, i).length);
+    }
+    const parts = run.blocks.slice(); // the run settles every block, taken or not
+    const onAbort = () => ac.abort(this.signal.reason);
+    if (this.closed || this.signal.aborted) ac.abort(this.signal.reason);
+    else this.signal.addEventListener('abort', onAbort, { once: true });
+    readFramedPieces({ ...this.io, signal: ac.signal }, reader, reader.file.si, blockRange(layout, first).offset, lengths, TAGS.block, (j, framed) => {
+      parts[j]!.resolve(framed);
+      run.received = j + 1;
+      if (run.dropped) this.abortIdle(run);
+    })
+      .catch((err: unknown) => {
+        for (const p of parts) p!.reject(err);
+        // A failed run is forgotten: the share's next use (after its rest) starts afresh.
+        const list = this.runs.get(reader);
+        if (list?.includes(run)) this.runs.set(reader, list.filter((r) => r !== run));
+      })
+      .finally(() => {
+        run.settled = true;
+        this.signal.removeEventListener('abort', onAbort);
+      });
+    return run;
+  }
+
+  /** Forgets a run; its read is aborted, but not under a block someone took and waits for. */
+  private drop(run: Run): void {
+    run.blocks.length = 0;
+    run.dropped = true;
+    this.abortIdle(run);
+  }
+
+  private abortIdle(run: Run): void {
+    if (!run.settled && run.received >= run.taken) run.ac.abort(new Error('read-ahead no longer needed'));
+  }
+}
