@@ -48,7 +48,7 @@ export interface DownloadBenchResult {
    * static figure has the same client, so the difference is the gateway's);
    * `storage` is the ten storage server processes summed.
    */
-  cpu: { gateway: { helper: number; storage: number }; static: { process: number } };
+  cpu: { gateway: { helper: number; storage: number; storageRequests: number }; static: { process: number } };
   ranges: {
     count: number;
     rangeBytes: number;
@@ -192,9 +192,12 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string }
       say('full downloads');
       const storagePids = grid.storage.map((s) => s.child.pid);
       let best: { static?: Timed; gateway?: Timed } = {};
+      let storageRequests = 0;
       for (let run = 0; run < 2; run++) {
         const s = await timedGet(agent, `${staticServer.url}/plain.bin`);
+        const reads0 = gw.stats.shareReads;
         const g = await timedGet(agent, gatewayUrl, undefined, storagePids);
+        storageRequests = gw.stats.shareReads - reads0;
         if (s.bytes !== size || g.bytes !== size) throw new Error(`short download: static ${s.bytes}, gateway ${g.bytes} of ${size}`);
         if (!best.static || s.totalMs < best.static.totalMs) best = { ...best, static: s };
         if (!best.gateway || g.totalMs < best.gateway.totalMs) best = { ...best, gateway: g };
@@ -202,7 +205,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string }
       const staticMs = best.static!.totalMs;
       const gatewayMs = best.gateway!.totalMs;
       const cpu = {
-        gateway: { helper: perGiB(best.gateway!.cpu.self, size), storage: perGiB(best.gateway!.cpu.others, size) },
+        gateway: { helper: perGiB(best.gateway!.cpu.self, size), storage: perGiB(best.gateway!.cpu.others, size), storageRequests: perGiB(storageRequests, size) },
         static: { process: perGiB(best.static!.cpu.self, size) },
       };
       if (o.profileDir) {
@@ -255,7 +258,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string }
           figure: 'CPU-s per GiB full GET, helper (gateway) + storage servers',
           value: cpu.gateway.helper + cpu.gateway.storage,
           unit: 'CPU-s/GiB',
-          note: `helper process ${round(cpu.gateway.helper, 2)} (HTTP client included; static file + same client: ${round(cpu.static.process, 2)}), 10 storage servers ${round(cpu.gateway.storage, 2)}`,
+          note: `helper process ${round(cpu.gateway.helper, 2)} (HTTP client included; static file + same client: ${round(cpu.static.process, 2)}), 10 storage servers ${round(cpu.gateway.storage, 2)} (${Math.round(cpu.gateway.storageRequests)} range requests per GiB)`,
         },
         { figure: 'CPU-s per GiB full GET, helper (gateway)', value: cpu.gateway.helper, unit: 'CPU-s/GiB' },
         { figure: 'CPU-s per GiB full GET, storage servers (sum)', value: cpu.gateway.storage, unit: 'CPU-s/GiB' },

@@ -142,6 +142,7 @@ export class PlaintextReader extends Readable {
       }
       partStart += part.length;
     }
+    this.runs?.release(seg.parts);
     publish('ferry:gateway:served', this.o.events, () => ({ bytes: to - from, segments: 1 }));
     return more;
   }
