@@ -46,6 +46,13 @@ interface Run {
 
 const BLOCK_FRAMING = framedBuffer(TAGS.block, 0);
 
+/**
+ * A share not asked for a block this many segments behind the latest one
+ * asked of any share was left (the download switched to a faster share):
+ * its runs are aborted instead of read to their end for nothing.
+ */
+const ABANDON_AFTER = 8;
+
 function pending(): Pending {
   let resolve!: (b: Buffer) => void;
   let reject!: (err: unknown) => void;
@@ -59,6 +66,8 @@ function pending(): Pending {
 
 export class BlockRuns {
   private readonly runs = new Map<ShareReader, Run[]>();
+  /** The latest segment each share was asked for. */
+  private readonly asked = new Map<ShareReader, number>();
   private closed = false;
   /** Framed block buffers of full-size blocks, free for the next runs. */
   private readonly free: Buffer[] = [];
@@ -77,6 +86,12 @@ export class BlockRuns {
    * segment the download will need).
    */
   framed(reader: ShareReader, segment: number, windowLast: number): Promise<Buffer> {
+    this.asked.set(reader, Math.max(segment, this.asked.get(reader) ?? segment));
+    for (const [other, runs] of this.runs) {
+      if (other === reader || (this.asked.get(other) ?? segment) >= segment - ABANDON_AFTER) continue;
+      for (const r of runs) this.drop(r);
+      this.runs.delete(other);
+    }
     let list = this.runs.get(reader) ?? [];
     while (list.length > 0 && list[0].last < segment) this.drop(list.shift()!);
     let run = list.find((r) => r.first <= segment && segment <= r.last);
