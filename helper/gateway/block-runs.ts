@@ -22,7 +22,13 @@ import { setMaxListeners } from 'node:events';
 import { blockRange } from '../../core/share-layout.js';
 import { framedBuffer, frameLength, TAGS } from '../../core/tagged-hash.js';
 import { readFramedPieces, type GridIo } from '../grid/io.js';
-import type { ShareReader } from './share-reader.js';
+import type { ShareCopy } from '../grid/grid.js';
+import type { FileShape } from '../grid/open-file.js';
+
+/** A share as runs read it (a ShareReader; named here so that the two modules do not import each other). */
+export interface RunShare extends ShareCopy {
+  readonly file: Pick<FileShape, 'si' | 'ueb' | 'layout'>;
+}
 
 interface Pending {
   promise: Promise<Buffer>;
@@ -65,9 +71,9 @@ function pending(): Pending {
 }
 
 export class BlockRuns {
-  private readonly runs = new Map<ShareReader, Run[]>();
+  private readonly runs = new Map<RunShare, Run[]>();
   /** The latest segment each share was asked for. */
-  private readonly asked = new Map<ShareReader, number>();
+  private readonly asked = new Map<RunShare, number>();
   private closed = false;
   /** Framed block buffers of full-size blocks, free for the next runs. */
   private readonly free: Buffer[] = [];
@@ -85,7 +91,7 @@ export class BlockRuns {
    * from a run under way, else from a new run up to `windowLast` (the last
    * segment the download will need).
    */
-  framed(reader: ShareReader, segment: number, windowLast: number): Promise<Buffer> {
+  framed(reader: RunShare, segment: number, windowLast: number): Promise<Buffer> {
     this.asked.set(reader, Math.max(segment, this.asked.get(reader) ?? segment));
     for (const [other, runs] of this.runs) {
       if (other === reader || (this.asked.get(other) ?? segment) >= segment - ABANDON_AFTER) continue;
@@ -154,12 +160,12 @@ export class BlockRuns {
   }
 
   /** Blocks per run: half the read-ahead budget, shared by the k shares in use (at least one block). */
-  private runLength(reader: ShareReader): number {
+  private runLength(reader: RunShare): number {
     const { ueb, layout } = reader.file;
     return Math.max(1, Math.floor(this.readAheadBytes / (2 * ueb.k * layout.geometry.blockSize)));
   }
 
-  private start(reader: ShareReader, first: number, windowLast: number): Run {
+  private start(reader: RunShare, first: number, windowLast: number): Run {
     const layout = reader.file.layout;
     this.blockSize = layout.geometry.blockSize;
     const last = Math.min(layout.geometry.numSegments - 1, Math.max(first, windowLast), first + this.runLength(reader) - 1);
