@@ -52,11 +52,11 @@ async function main(): Promise<void> {
   await section('crypto', () => benchCrypto({ sizeMiB: Math.min(sizeMiB, 256) }), (r) => r);
   await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
   await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
-  await section('download', () => benchDownload({ sizeMiB }), (r) => r.rows);
-  // --profile: V8 CPU profiles of the e2e run's helper and client, next to the JSON.
+  // --profile: V8 CPU profiles of the e2e run's helper and client and of a gateway GET, next to the JSON.
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
   const profileDir = process.argv.includes('--profile') ? path.join(resultsDir, `profiles-${stamp}`) : undefined;
+  await section('download', () => benchDownload({ sizeMiB, profileDir }), (r) => r.rows);
   await section('e2e', () => benchEndToEnd({ sizeMiB, profileDir }), (r) => r);
   // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
   const rssMiB = Number(process.argv.find((a) => a.startsWith('--rss-size='))?.slice(11) ?? 4096);

@@ -91,6 +91,8 @@ export const HelperConfigSchema = z.strictObject({
       holdingQuotaFraction: z.number().gt(0).max(1).default(0.5),
       /** PATCH requests received at once over all uploads (one upload takes one at a time: tus' lock); one more: 503 UNAVAILABLE. */
       maxConcurrentPatches: z.number().int().min(1).max(100_000).default(64),
+      /** Block bytes one gateway download reads ahead from its shares (all together); 0 = a request per block. */
+      gatewayReadAhead: size.default(16 * 1024 * 1024),
     })
     .prefault({}),
 });

@@ -78,7 +78,7 @@ export class Helper {
     const files = (this.files = new SpoolFiles(config.dataDir));
     this.reservations = new HoldingReservations(jobs);
     const grid = (this.grid = new GridDirectory(config.storageServers, o.clientFactory));
-    this.gateway = helperGateway(grid, config.defaults.maxSegmentSize, (msg) => log.warn(msg));
+    this.gateway = helperGateway(grid, config.defaults.maxSegmentSize, (msg) => log.warn(msg), limits.gatewayReadAhead);
     let encode = o.encode;
     if (!encode) {
       const pool = (this.pool = new CodecPool({ size: Math.max(1, Math.min(4, os.availableParallelism())) }));

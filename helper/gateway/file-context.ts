@@ -74,6 +74,11 @@ export class FileContext implements FileShape {
     return new FileContext(cap, si, ueb, uebBytes, layout, readers, deps);
   }
 
+  /** How the file's storage calls run (timeouts, latencies, gauges). */
+  get io(): GridIo {
+    return this.deps.io;
+  }
+
   /** Usable readers, fastest server first; primary shares (no decoding work) win near-ties. */
   ranked(exclude?: ReadonlySet<ShareReader>): ShareReader[] {
     const now = Date.now();

@@ -21,6 +21,12 @@ export interface GatewaySettings {
   restMs: number;
   /** Segments fetched ahead of the one being sent (default 2). */
   readAhead: number;
+  /**
+   * Block bytes one download reads ahead from its shares, all together
+   * (default 16 MiB; limits.gatewayReadAhead): blocks of consecutive segments
+   * come from each share in one request. 0: one request per block.
+   */
+  readAheadBytes: number;
   /** How long a file's context (share locations, UEB, verified hashes) is reused (default 30 s). */
   contextTtlMs: number;
   /** File contexts kept at most (default 256). */
@@ -37,6 +43,8 @@ export interface GatewayOptions extends Partial<GatewaySettings> {
   log?: (msg: string) => void;
 }
 
+export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
+
 export class Gateway {
   readonly stats = new GatewayStats(this);
   readonly latency = new ServerLatency();
@@ -52,6 +60,7 @@ export class Gateway {
       timeoutMs: o.timeoutMs ?? 30_000,
       restMs: o.restMs ?? 10_000,
       readAhead: o.readAhead ?? 2,
+      readAheadBytes: o.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES,
       contextTtlMs: o.contextTtlMs ?? 30_000,
       maxContexts: o.maxContexts ?? 256,
       segmentSizeHints: o.segmentSizeHints ?? [DEFAULT_MAX_SEGMENT_SIZE],
@@ -116,7 +125,7 @@ export class Gateway {
 const PROBE_EVERY_MS = 30_000;
 
 /** The gateway of a helper: its storage servers are the helper's grid. */
-export function helperGateway(grid: GridDirectory, maxSegmentSize: number, log: (msg: string) => void): Gateway {
+export function helperGateway(grid: GridDirectory, maxSegmentSize: number, log: (msg: string) => void, readAheadBytes?: number): Gateway {
   let lastProbe = 0;
   const servers = (): GridServer[] => {
     const known = grid.known();
@@ -128,5 +137,5 @@ export function helperGateway(grid: GridDirectory, maxSegmentSize: number, log: 
     return known;
   };
   const hints = [...new Set([DEFAULT_MAX_SEGMENT_SIZE, maxSegmentSize])];
-  return new Gateway({ servers, segmentSizeHints: hints, log });
+  return new Gateway({ servers, segmentSizeHints: hints, log, readAheadBytes });
 }

@@ -127,6 +127,7 @@ async function openReader(gateway: Gateway, ctx: FileContext, cap: ReadCap, rang
     start: range.start,
     end: range.end,
     readAhead: gateway.settings.readAhead,
+    readAheadBytes: gateway.settings.readAheadBytes,
     stats: gateway.stats,
     events: gateway,
     source,

@@ -5,19 +5,28 @@
  * fails its hash is replaced by the next best one (and a corrupt one is
  * reported to its server). The k blocks are decoded, the padding stripped and
  * the segment checked against the crypttext tree before anyone sees it.
+ *
+ * The segment is not copied into one buffer: it is hashed part by part and
+ * handed on as the decoded blocks (primary blocks are the very buffers the
+ * shares' bytes were read into). SHA-256 runs here, on the event loop: a
+ * trip to the thread pool (WebCrypto) copies its input first, which costs
+ * about as much as hashing it.
  */
 import { FerryError } from '../../core/errors.js';
 import { segmentRange } from '../../core/params.js';
 import type { FileContext } from './file-context.js';
-import { framedBuffer, framedDigest, frameLength, TAGS } from '../../core/tagged-hash.js';
+import { taggedHasher, TAGS } from '../../core/tagged-hash.js';
+import type { BlockRuns } from './block-runs.js';
 import type { ShareReader } from './share-reader.js';
 
 export interface VerifiedSegment {
   index: number;
   /** File offset of the segment's first byte. */
   start: number;
-  /** The segment's ciphertext, padding removed, verified. */
-  ciphertext: Buffer;
+  /** Bytes in the segment (padding removed). */
+  length: number;
+  /** The segment's ciphertext, verified, in order: `length` bytes in all. */
+  parts: Uint8Array[];
 }
 
 /** Segments between two fresh choices of the k fastest shares. */
@@ -25,8 +34,11 @@ const RERANK_EVERY = 16;
 
 type Outcome = { reader: ShareReader; block: Uint8Array } | { reader: ShareReader; error: unknown };
 
-/** Fetches, verifies and decodes segment `i`. `windowLast`: the last segment the caller will ask for soon. */
-export async function fetchSegment(ctx: FileContext, i: number, windowLast: number, signal: AbortSignal | undefined): Promise<VerifiedSegment> {
+/**
+ * Fetches, verifies and decodes segment `i`. `windowLast`: the last segment
+ * the caller will ask for soon; `runs`: the caller's read-ahead of blocks.
+ */
+export async function fetchSegment(ctx: FileContext, i: number, windowLast: number, signal: AbortSignal | undefined, runs?: BlockRuns): Promise<VerifiedSegment> {
   const k = ctx.ueb.k;
   const { start, end } = segmentRange(ctx.layout.geometry, i);
   const crypttext = ctx.crypttext;
@@ -39,7 +51,7 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
     busy.add(r.shnum);
     running.set(
       r,
-      r.block(i, windowLast, signal).then(
+      r.block(i, windowLast, signal, runs).then(
         (block) => ({ reader: r, block }),
         (error: unknown) => ({ reader: r, error }),
       ),
@@ -84,15 +96,14 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
     got.map((g) => g.reader.shnum),
   );
   const length = end - start;
-  // The segment, unpadded, after the crypttext tag: one copy, then hashed off the event loop.
-  const framed = framedBuffer(TAGS.crypttextSegment, length);
-  let at = frameLength(TAGS.crypttextSegment);
-  for (const b of primary) {
-    const n = Math.min(b.length, framed.length - at);
-    if (n <= 0) break;
-    framed.set(n === b.length ? b : b.subarray(0, n), at);
-    at += n;
+  const parts: Uint8Array[] = [];
+  const hash = taggedHasher(TAGS.crypttextSegment);
+  for (let left = length, j = 0; left > 0 && j < primary.length; j++) {
+    const part = primary[j].length <= left ? primary[j] : primary[j].subarray(0, left);
+    hash.update(part);
+    parts.push(part);
+    left -= part.length;
   }
-  await crypttext.verify(i, await framedDigest(framed), windowLast, signal);
-  return { index: i, start, ciphertext: framed.subarray(frameLength(TAGS.crypttextSegment)) };
+  await crypttext.verify(i, hash.digest(), windowLast, signal);
+  return { index: i, start, length, parts };
 }

@@ -6,15 +6,17 @@
  * core/share-layout.ts; the pieces one call needs are coalesced into as few
  * Range requests as possible and fetched concurrently.
  */
+import { createHash } from 'node:crypto';
 import { FerryError, IntegrityError } from '../../core/errors.js';
 import { HASH_BYTES, rootFromProof, uncleIndices } from '../../core/merkle.js';
 import { blockRange } from '../../core/share-layout.js';
 import { hashesAt, ShareVerifier } from '../../core/share-verify.js';
-import { framedDigest, frameLength, TAGS } from '../../core/tagged-hash.js';
+import { frameLength, TAGS } from '../../core/tagged-hash.js';
 import type { GridServer } from '../grid/grid.js';
 import { readExact, readFramed, type GridIo } from '../grid/io.js';
 import type { FileShape } from '../grid/open-file.js';
 import { classifyShareFailure, type ShareFailure } from '../grid/share-failure.js';
+import type { BlockRuns } from './block-runs.js';
 import { fetchWants, NodeCache, nodeWants, PROOF_WINDOW, unclesOfLeaves, WINDOW_NODES, type Want } from './tree-nodes.js';
 
 
@@ -61,15 +63,17 @@ export class ShareReader {
    * Block `segment`, verified. `windowLast` is the last segment the caller
    * expects to need soon: when proof nodes must be fetched anyway, those for the
    * following segments up to it (at most PROOF_WINDOW) come in the same requests.
-   * The block is read concurrently with its proof.
+   * The block is read concurrently with its proof; with `runs`, as part of
+   * a read-ahead run of this share's next blocks.
    */
-  async block(segment: number, windowLast: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  async block(segment: number, windowLast: number, signal: AbortSignal | undefined, runs?: BlockRuns): Promise<Uint8Array> {
     const br = blockRange(this.file.layout, segment);
     const [framed, uncles] = await Promise.all([
-      readFramed({ ...this.io, signal }, this, this.file.si, br.offset, br.offset + br.length, TAGS.block),
+      runs ? runs.framed(this, segment, windowLast) : readFramed({ ...this.io, signal }, this, this.file.si, br.offset, br.offset + br.length, TAGS.block),
       this.serial(() => this.ensureProof(segment, windowLast, signal)),
     ]);
-    const leaf = await framedDigest(framed);
+    // Hashed here rather than in the thread pool, which would copy the block first (see segment-fetcher.ts).
+    const leaf = createHash('sha256').update(framed).digest();
     if (!rootFromProof(this.file.layout.geometry.numSegments, segment, leaf, uncles).equals(this.blockRoot!)) {
       // A bad node would fail every later block too: drop them (the share is about to be dropped anyway).
       this.nodes.clear();

@@ -60,8 +60,10 @@ const UNATTRIBUTED: EventSource = {};
  * Runs `fn` with a signal that fires with the caller's or after the timeout.
  * The timer is always cleared and the listener always removed, so nothing
  * outlives the call. A timeout becomes TIMEOUT, the caller's abort ABORTED.
+ * The server's answer time is taken when `fn` calls `answered` (e.g. once
+ * the headers of a long body are in), else when it resolves.
  */
-export async function withTimeout<T>(io: GridIo, server: GridServer, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(io: GridIo, server: GridServer, what: string, fn: (signal: AbortSignal, answered: () => void) => Promise<T>): Promise<T> {
   const parent = io.signal;
   if (parent?.aborted) throw new FerryError('ABORTED', `${what}: aborted`, { cause: parent.reason });
   const timeoutMs = io.timeoutMs;
@@ -77,9 +79,10 @@ export async function withTimeout<T>(io: GridIo, server: GridServer, what: strin
     ac.abort(timeout());
   }, timeoutMs);
   const t0 = performance.now();
+  let answeredAt: number | undefined;
   try {
-    const out = await fn(ac.signal);
-    io.latency?.observe(server.id, performance.now() - t0);
+    const out = await fn(ac.signal, () => (answeredAt ??= performance.now()));
+    io.latency?.observe(server.id, (answeredAt ?? performance.now()) - t0);
     return out;
   } catch (err) {
     if (parent?.aborted) throw new FerryError('ABORTED', `${what}: aborted`, { cause: parent.reason });
@@ -96,14 +99,14 @@ export async function withTimeout<T>(io: GridIo, server: GridServer, what: strin
   }
 }
 
-/** Counts a read in flight and publishes it once settled. */
-async function tracked<T extends Uint8Array>(io: GridIo, server: GridServer, fn: () => Promise<T>): Promise<T> {
+/** Counts a read in flight and publishes it once settled (with `size` of what it returned). */
+async function tracked<T>(io: GridIo, server: GridServer, fn: () => Promise<T>, size: (out: T) => number = (out) => (out as Uint8Array).length): Promise<T> {
   if (io.gauges) io.gauges.shareReadsInFlight++;
   let bytes = 0;
   let error: string | undefined;
   try {
     const out = await fn();
-    bytes = out.length;
+    bytes = size(out);
     return out;
   } catch (err) {
     error = messageOf(err);
@@ -161,6 +164,69 @@ export async function readFramed(io: GridIo, c: ShareCopy, si: string, start: nu
       if (got !== want) throw shortShare(c, end);
       return out;
     }),
+  );
+}
+
+/**
+ * Consecutive pieces of a copy, bytes [start, start + Σ lengths), with one
+ * range request: the body is cut into the pieces as it streams in, each
+ * into a fresh buffer after the framing of `tag` (as readFramed), and piece j
+ * is handed to `take(j, framed)` as soon as it is complete. Resolves once all
+ * were taken; rejects (as readFramed would) if the read fails, pieces already
+ * taken staying valid. `alloc(length)` supplies the framed buffers (e.g.
+ * recycled ones: the framing must already be in place).
+ */
+export async function readFramedPieces(
+  io: GridIo,
+  c: ShareCopy,
+  si: string,
+  start: number,
+  lengths: readonly number[],
+  tag: string,
+  take: (j: number, framed: Buffer) => void,
+  alloc: (length: number) => Buffer = (length) => framedBuffer(tag, length),
+): Promise<void> {
+  const offset = frameLength(tag);
+  const { server } = c;
+  const want = lengths.reduce((a, b) => a + b, 0);
+  const end = start + want;
+  await tracked(
+    io,
+    server,
+    () =>
+      withTimeout(io, server, `read of share ${c.shnum} [${start}, ${end})`, async (signal, answered) => {
+        const r = await server.client.readStream(si, c.shnum, start, end, { signal });
+        // A run's body takes long by design: the server is ranked by how soon it answered, as for one block.
+        answered();
+        let j = 0;
+        let out = alloc(lengths[0]);
+        let at = 0;
+        let got = 0;
+        try {
+          for await (const chunk of r.body as AsyncIterable<Uint8Array>) {
+            if (got + chunk.length > want) throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} sent more bytes than asked`);
+            got += chunk.length;
+            for (let used = 0; used < chunk.length; ) {
+              const n = Math.min(chunk.length - used, lengths[j] - at);
+              out.set(n === chunk.length ? chunk : chunk.subarray(used, used + n), offset + at);
+              at += n;
+              used += n;
+              if (at === lengths[j]) {
+                take(j++, out);
+                at = 0;
+                if (j < lengths.length) out = alloc(lengths[j]);
+              }
+            }
+          }
+        } catch (err) {
+          r.body.destroy();
+          if (isFerryError(err)) throw err;
+          throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} failed mid-body: ${messageOf(err)}`, { cause: err });
+        }
+        if (got !== want) throw shortShare(c, end);
+        return got;
+      }),
+    (bytes) => bytes,
   );
 }
 

@@ -29,7 +29,7 @@ export async function openShareReader(file: string): Promise<ShareReader | undef
         throw new RangeError(`invalid read range [${start}, ${end}) for a ${size}-byte share`);
       }
       // The stream owns the handle from here: it closes it on end, error or destroy.
-      return handle.createReadStream({ start, end: end - 1, autoClose: true, highWaterMark: 64 * 1024 });
+      return handle.createReadStream({ start, end: end - 1, autoClose: true, highWaterMark: 1024 * 1024 });
     },
     async close() {
       if (used) return;

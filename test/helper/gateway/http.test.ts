@@ -232,4 +232,27 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
       expect(read).toBeLessThan(segments * segment * 1.05);
     }
   });
+
+  it('a full download reads the blocks of each share in a few long range requests, not one per segment; read-ahead 0: one per block', async () => {
+    const gw = grid.helper.helper.gateway;
+    await get(url, { range: 'bytes=0-0' }); // warm: shares located, UEB, share roots and the first proofs fetched
+    const requests = async (readAheadBytes: number) => {
+      const saved = gw.settings.readAheadBytes;
+      gw.settings.readAheadBytes = readAheadBytes;
+      try {
+        const before = gw.stats.shareReads;
+        const res = await get(url);
+        expect(res.body.equals(file.plain)).toBe(true);
+        return gw.stats.shareReads - before;
+      } finally {
+        gw.settings.readAheadBytes = saved;
+      }
+    };
+    const segments = file.f.geometry.numSegments; // 16, all within the default read-ahead
+    expect(await requests(0)).toBeGreaterThanOrEqual(3 * segments);
+    // Runs of 2 blocks (two runs per share at a time): each share is asked once per 2 segments.
+    expect(await requests(2 * 2 * 3 * file.f.geometry.blockSize)).toBeLessThanOrEqual(3 * (segments / 2) + 8);
+    expect(await requests(gw.settings.readAheadBytes)).toBeLessThan(segments);
+    expect(gw.stats.shareFailures).toBe(0);
+  });
 });
