@@ -2,9 +2,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { parseHelperConfig, type HelperConfig } from '../helper/config.js';
-import { startHelper } from '../helper/start.js';
+import { startHelper, unreachableHappiness } from '../helper/start.js';
 import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal } from './daemon.js';
-import { intOption } from './usage.js';
+import { intOption, UsageError } from './usage.js';
 
 interface HelperFlags {
   config: string;
@@ -35,6 +35,8 @@ export function registerHelperCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (overrides "dataDir")');
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL').action(async (flags: HelperFlags) => {
     const config = await loadHelperConfig(flags);
+    const never = unreachableHappiness(config);
+    if (never) throw new UsageError(`${flags.config}: ${never}`);
     const helper = await startHelper(config, { log: daemonLogger('helper', flags.logLevel) });
     await serveUntilSignal({
       name: 'helper',

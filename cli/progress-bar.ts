@@ -75,6 +75,12 @@ export class ProgressView {
     };
   }
 
+  /** One line for the user on stderr; with a bar showing, it goes above the bar (redrawn at its next update). */
+  note(line: string): void {
+    if (this.bar) this.stream.write('\r\x1b[K');
+    this.stream.write(`${line}\n`);
+  }
+
   /** Stops the current bar, leaving its last line on the terminal. */
   finish(): void {
     this.bar?.stop();

@@ -50,6 +50,10 @@ export function registerPutCommand(program: Command): void {
             randomKey: flags.randomKey,
             signal,
             onProgress: (p) => bar.update(p),
+            onJobError: (lastError, attempts, nextAttemptAt) => {
+              const when = nextAttemptAt === undefined ? '' : ` in ${Math.max(1, Math.round((nextAttemptAt - Date.now()) / 1000))} s`;
+              bar.note(`ferry: the helper's attempt ${attempts} failed (it retries${when}): ${lastError}`);
+            },
             onRetry: (err, n) => {
               if (s.debug) process.stderr.write(`ferry: retry ${n}: ${err.message}\n`);
             },

@@ -40,6 +40,8 @@ export interface UploadOptions extends ParamChoice {
   onProgress?: (p: UploadProgress) => void;
   /** A transient failure about to be retried. */
   onRetry?: (err: FerryError, failure: number) => void;
+  /** The helper's job failed an attempt it will retry (its lastError), once per new message. */
+  onJobError?: (lastError: string, attempts: number, nextAttemptAt?: number) => void;
   /** Bytes per tus PATCH (default 32 MiB, whole segments). */
   chunkSize?: number;
   /** Cut and retry a PATCH idle this long (default 30 s). */
@@ -163,6 +165,7 @@ export async function upload(filePath: string, o: UploadOptions): Promise<Upload
         maxIntervalMs: o.pollIntervalMs ?? 2_000,
         what: filePath,
         onProgress: (bytes, state) => progress('encoding', bytes, st.size, state),
+        onJobError: (lastError, job) => o.onJobError?.(lastError, job.attempts, job.nextAttemptAt),
       });
       result = job?.result; // no result: the job went back to receiving or away; check again
     }

@@ -78,7 +78,7 @@ export class Helper {
     const queue = (this.queue = new JobQueue(
       jobs,
       (job, signal) => (job.kind === 'repair' ? this.repairs.run(job, signal) : this.uploads.run(job, signal)),
-      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, now },
+      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, servers: () => grid.size, now },
       log,
     ));
     const servers = () => grid.servers();
