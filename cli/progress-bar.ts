@@ -81,6 +81,14 @@ export class ProgressView {
     this.stream.write(`${line}\n`);
   }
 
+  /**
+   * A transfer failed and is retried: on a terminal (or with --debug) one line
+   * says so, so a helper that vanished does not look like a frozen bar.
+   */
+  retrying(err: Error, failure: number, of: number, debug: boolean): void {
+    if (this.enabled || debug) this.note(`ferry: retrying (${failure}/${of})… ${err.message}`);
+  }
+
   /** Stops the current bar, leaving its last line on the terminal. */
   finish(): void {
     this.bar?.stop();
