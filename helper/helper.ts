@@ -121,7 +121,7 @@ export class Helper {
   /** What the client API (helper/http/app.ts) needs. */
   httpDeps(): HelperAppDeps {
     const { config, log, jobs, checks, datastore, intake, repairs, grid, gateway } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes({ gateway }) };
+    return { config, log, jobs, checks, datastore, intake, repairs, serverCount: () => grid.size, reachableServers: () => grid.health().filter((h) => h.reachable).length, gatewayRoutes: gatewayRoutes({ gateway }) };
   }
 
   /** What the admin side (helper/admin/) needs; its metrics count the helper's and the gateway's events. */

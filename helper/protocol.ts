@@ -94,7 +94,10 @@ export const HelperInfo = z.object({
   protocolVersion: z.number(),
   defaults: z.object({ k: z.number().int(), happy: z.number().int(), n: z.number().int(), maxSegmentSize: z.number().int() }),
   maxFileSize: z.number(),
+  /** Storage servers configured. */
   servers: z.number(),
+  /** Of those, the ones that answered the helper's last probe (absent from older helpers). */
+  reachableServers: z.number().optional(),
 });
 export type HelperInfo = z.infer<typeof HelperInfo>;
 

@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal } from '../../client/journal.js';
+import { JOURNAL_DIR } from '../../client/state-dir.js';
 import { cliEnv, ensureBuilt, ferry, startFerry, stopSpawned } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -49,6 +51,55 @@ describe('ferry with fewer storage servers than happy', () => {
     const { helperUrl, token } = JSON.parse(await readFile(path.join(dir, '.ferry', 'client.json'), 'utf8')) as { helperUrl: string; token: string };
     const put = await ferry(['put', 'small', '--helper', `${helperUrl}/helper/v1`, '--token', token], { cwd: dir, env: env() });
     expect(put.code, put.stderr.toString()).toBe(0);
+  });
+});
+
+describe('ferry status', () => {
+  it('exits 0 and says reachable/total when the grid is healthy', async () => {
+    const r = await ferry(['status'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString()).toMatch(/helper: +http:\/\/127\.0\.0\.1:\d+: up, 3 of 3 storage servers reachable, defaults k=1 n=3 happy=3/);
+  });
+
+  it('exits 1 and says "refused" (not "unreachable") when the helper refuses the token', async () => {
+    const r = await ferry(['status', '--token', 'not-the-token-0123456789'], { cwd: dir, env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stdout.toString()).toMatch(/up, but it refused the client token/);
+    expect(r.stdout.toString()).not.toMatch(/unreachable/);
+    expect(r.stderr.toString().trim()).toBe('ferry: not healthy: the helper refused the client token');
+  });
+
+  it('exits 1 when the helper is unreachable', async () => {
+    const r = await ferry(['status', '--helper', 'http://127.0.0.1:1', '--token', 'some-token-0123456789abcdef', '--json'], { cwd: dir, env: env() });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout.toString())).toMatchObject({ helper: { reachable: false }, problems: ['the helper is unreachable'] });
+  });
+
+  it('does not count as unfinished an upload whose job the helper finished (e.g. through a copy of the file)', async () => {
+    const stateDir = path.join(dir, 'status-state');
+    await writeFile(path.join(dir, 'copy'), 'the same bytes\n');
+    const put = await ferry(['put', 'copy', '--json', '--state-dir', stateDir], { cwd: dir, env: env() });
+    expect(put.code, put.stderr.toString()).toBe(0);
+    const { storageIndex } = JSON.parse(put.stdout.toString()) as { storageIndex: string };
+    const { helperUrl } = JSON.parse(await readFile(path.join(dir, '.ferry', 'client.json'), 'utf8')) as { helperUrl: string };
+    // What an interrupted put of the original left in the journal.
+    const now = Date.now();
+    await new Journal(path.join(stateDir, JOURNAL_DIR)).put({
+      id: 'a'.repeat(32),
+      file: { path: path.join(dir, 'original'), size: 15, mtimeMs: now, ino: 1, dev: 1 },
+      params: { k: 1, n: 3, maxSegmentSize: 1024 * 1024 },
+      happy: 3,
+      keyMode: 'convergent',
+      state: 'encoding',
+      storageIndex,
+      helperUrl,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const r = await ferry(['status', '--state-dir', stateDir], { cwd: dir, env: env() });
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stdout.toString()).toContain('unfinished transfers: 0');
+    expect(r.stdout.toString()).toContain(`${path.join(dir, 'original')}: stored (the helper finished it)`);
   });
 });
 
