@@ -6,7 +6,7 @@ describe('the progress line', () => {
     const widest = { label: 'encoding (failed)', fraction: 0.38, done: '1023.9 MiB', all: '1023.9 GiB', rate: '1023.9 MiB/s', eta: '999:59:59' };
     const line = renderBarLine(widest);
     expect(line.length).toBeLessThanOrEqual(LINE_WIDTH);
-    expect(line).toMatch(/^encoding \(failed\) \[#+-+\]  38% 1023\.9 MiB\/1023\.9 GiB 1023\.9 MiB\/s ETA 999:59:59$/);
+    expect(line).toMatch(/^encoding \(failed\) \[#+-+\] {2}38% 1023\.9 MiB\/1023\.9 GiB 1023\.9 MiB\/s ETA 999:59:59$/);
   });
 
   it('keeps the bar the same width while the numbers change', () => {
@@ -15,6 +15,6 @@ describe('the progress line', () => {
     const b = at(0.5, '3 MiB', '2.5 MiB/s');
     expect(a.indexOf(']')).toBe(b.indexOf(']'));
     expect(a.length).toBeLessThanOrEqual(LINE_WIDTH);
-    expect(b).toMatch(/^uploading {3}\[#+-+\]  50% /);
+    expect(b).toMatch(/^uploading {3}\[#+-+\] {2}50% /);
   });
 });
