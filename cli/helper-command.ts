@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { parseHelperConfig, type HelperConfig } from '../helper/config.js';
 import { startHelper, unreachableHappiness } from '../helper/start.js';
-import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal } from './daemon.js';
+import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal, withPortHint } from './daemon.js';
 import { intOption, UsageError } from './usage.js';
 
 interface HelperFlags {
@@ -37,7 +37,7 @@ export function registerHelperCommand(program: Command): void {
     const config = await loadHelperConfig(flags);
     const never = unreachableHappiness(config);
     if (never) throw new UsageError(`${flags.config}: ${never}`);
-    const helper = await startHelper(config, { log: daemonLogger('helper', flags.logLevel) });
+    const helper = await withPortHint('helper', config.host, config.adminToken ? `${config.port} (or the admin port ${config.admin.port} on ${config.admin.host})` : config.port, () => startHelper(config, { log: daemonLogger('helper', flags.logLevel) }));
     await serveUntilSignal({
       name: 'helper',
       banner: listeningLine('helper', `${helper.url}/helper/v1`, `data in ${config.dataDir}, ${config.storageServers.length} storage servers`),

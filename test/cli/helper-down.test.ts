@@ -40,3 +40,37 @@ describe('a helper that is down', () => {
     expect(r.stderr.toString().trim().split('\n')).toEqual([expect.stringMatching(/^ferry: helper http:\/\/127\.0\.0\.1:\d+: connection failed \(connect ECONNREFUSED/)]);
   });
 });
+
+describe('a port already in use', () => {
+  it('ferry storage says which port and what to do (exit 1), not a raw EADDRINUSE', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const r = await ferry(['storage', '--dir', 'data', '--port', String(port), '--log-level', 'silent'], { cwd: dir, env: cliEnv(dir) });
+      expect(r.code).toBe(1);
+      expect(r.stderr.toString().trim().split('\n')).toEqual([`ferry: port ${port} on 127.0.0.1 is in use (another ferry storage?); pick another with --port (0 picks a free one)`]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('ferry storage without --dir is a usage error (exit 2)', async () => {
+    const r = await ferry(['storage', '--port', '0'], { cwd: dir, env: cliEnv(dir) });
+    expect(r.code).toBe(2);
+    expect(r.stderr.toString()).toMatch(/^ferry: a data directory is required/);
+  });
+});
+
+describe('ferry --version and help', () => {
+  it('prints the version, and subcommand help shows the global options and examples', async () => {
+    const v = await ferry(['--version'], { cwd: dir, env: cliEnv(dir) });
+    expect(v.code).toBe(0);
+    expect(v.stdout.toString()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = await ferry(['get', '--help'], { cwd: dir, env: cliEnv(dir) });
+    expect(h.code).toBe(0);
+    expect(h.stdout.toString()).toMatch(/Global Options:[\s\S]*--helper <url>/);
+    expect(h.stdout.toString()).toMatch(/Examples:\n {2}ferry get ferry-chk:\.\.\. -o photo\.jpg/);
+    expect((await ferry(['put', '--help'], { cwd: dir, env: cliEnv(dir) })).stdout.toString()).toMatch(/a bare number is seconds/);
+  });
+});
