@@ -37,11 +37,12 @@ export function helperApp(helper: Helper): Express {
 export function unreachableHappiness(config: HelperConfig): string | undefined {
   const servers = config.storageServers.length;
   const { happy } = config.defaults;
-  if (happy <= servers) return undefined;
+  // No servers at all is a helper still being set up (warned about at start), not a contradiction.
+  if (happy <= servers || servers === 0) return undefined;
   return (
     `defaults.happy is ${happy} but ${servers} storage server${servers === 1 ? ' is' : 's are'} configured: ` +
     `no upload with the defaults could ever succeed (each needs shares on ${happy} different servers); ` +
-    `add storage servers or lower "defaults" (k <= happy <= n, happy <= ${Math.max(1, servers)})`
+    `add storage servers or lower "defaults" (k <= happy <= n, happy <= ${servers})`
   );
 }
 
@@ -50,6 +51,10 @@ function warnAboutGrid(helper: Helper, config: HelperConfig): void {
   const never = unreachableHappiness(config);
   if (never) {
     helper.log.warn(never);
+    return;
+  }
+  if (config.storageServers.length === 0) {
+    helper.log.warn('no storage servers configured: uploads cannot complete until some are added to "storageServers"');
     return;
   }
   const up = helper.grid.health().filter((h) => h.reachable).length;
