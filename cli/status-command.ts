@@ -46,7 +46,7 @@ async function gather(cmd: Command): Promise<StatusReport> {
 
   const agent = createAgent();
   try {
-    const api = new HelperApi(settings.helperUrl, { agent, token: settings.token, retry: { attempts: 0, baseMs: 0, maxMs: 0 }, timeoutMs: 3_000 });
+    const api = new HelperApi(settings.helperUrl, { agent, token: settings.token, retry: { attempts: 0, baseMs: 0, maxMs: 0 }, timeoutMs: 10_000 }) // a loaded helper is slow, not down;
     report.helper = { url: api.base, reachable: false };
     try {
       report.helper.info = await api.info();
