@@ -15,17 +15,18 @@ import { benchSpool } from './spool.js';
  * in the same run (these machines are noisy: absolute numbers are printed,
  * ratios are what we judge). Writes bench/results/<date>.json.
  */
-function sizeFlag(argv: string[]): number {
-  const i = argv.findIndex((a) => a === '--size' || a.startsWith('--size='));
-  if (i < 0) return 1024;
+/** `--NAME 256M`, `--NAME=1G` or a bare number of MiB, for --size and --rss-size alike. */
+function sizeFlag(argv: string[], name: string, fallbackMiB: number): number {
+  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return fallbackMiB;
   const text = argv[i].includes('=') ? argv[i].split('=')[1] : argv[i + 1];
   const m = /^(\d+)([MG])?i?B?$/i.exec(text ?? '');
-  if (!m) throw new Error(`--size takes e.g. 256M or 1G, got ${text}`);
+  if (!m) throw new Error(`--${name} takes e.g. 256M or 1G (a bare number is MiB), got ${text}`);
   return Number(m[1]) * (m[2]?.toUpperCase() === 'G' ? 1024 : 1);
 }
 
 async function main(): Promise<void> {
-  const sizeMiB = sizeFlag(process.argv.slice(2));
+  const sizeMiB = sizeFlag(process.argv.slice(2), 'size', 1024);
   const rows: BenchRow[] = [];
   const sections: Record<string, unknown> = {};
   const section = async <T>(name: string, fn: () => Promise<T>, toRows: (r: T) => BenchRow[]) => {
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   await section('download', () => benchDownload({ sizeMiB, profileDir }), (r) => r.rows);
   await section('e2e', () => benchEndToEnd({ sizeMiB, profileDir }), (r) => r);
   // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
-  const rssMiB = Number(process.argv.find((a) => a.startsWith('--rss-size='))?.slice(11) ?? 4096);
+  const rssMiB = sizeFlag(process.argv.slice(2), 'rss-size', 4096);
   if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);

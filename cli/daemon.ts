@@ -35,6 +35,18 @@ export async function readConfigFile<T>(file: string, options: LoadConfigFileOpt
   }
 }
 
+/** A listener that could not bind: one line that says which port and what to do, instead of a raw EADDRINUSE. */
+export async function withPortHint<T>(what: string, host: string, port: number | string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${port} on ${host} is in use (another ferry ${what}?); pick another with --port (0 picks a free one)`, { cause: err });
+    if (code === 'EACCES') throw new Error(`no permission to listen on port ${port} on ${host}; pick a port above 1023 with --port`, { cause: err });
+    throw err;
+  }
+}
+
 /** `ferry NAME: listening on URL (details)`: the line scripts and tests wait for. */
 export function listeningLine(name: string, url: string, details: string): string {
   return `ferry ${name}: listening on ${url} (${details})`;

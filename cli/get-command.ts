@@ -1,42 +1,65 @@
 import type { Command } from 'commander';
 import { parseReadCap } from '../core/capability.js';
+import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
+import { formatSize } from '../runtime/size.js';
 import { download } from '../client/download.js';
 import { gatewayTarget, isCapUrl } from '../client/download/gateway-target.js';
+import { resolveGetOutput } from './get-output.js';
 import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
 import { UsageError } from './usage.js';
 
-/** `ferry get CAP [-o FILE|-]`: download through the helper's gateway (stdout by default). */
+interface GetFlags {
+  output?: string;
+  force?: boolean;
+  progress: boolean;
+}
+
+/** `ferry get CAP [-o FILE|DIR|-]`: download through the helper's gateway. */
 export function registerGetCommand(program: Command): void {
   program
     .command('get')
     .description('download a file by its read-cap')
     .argument('<cap>', "read-cap (ferry-chk:...) or cap URL (http(s)://host/uri/ferry-chk:...; the client token goes only to the configured helper)")
-    .option('-o, --output <file>', 'where to write the file ("-" = stdout, the default)')
+    .option('-o, --output <file>', 'where to write the file: FILE, a DIR (saved inside it, named by the storage index), or "-" for stdout (the default when stdout is not a terminal)')
+    .option('--force', 'overwrite an existing file')
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
-    .action(async (cap: string, flags: { output?: string; progress: boolean }, cmd: Command) => {
-      const usage = (check: () => unknown) => {
+    .addHelpText('after', '\nExamples:\n  ferry get ferry-chk:... -o photo.jpg\n  ferry get ferry-chk:... -o downloads/\n  ferry get https://gateway.example/uri/ferry-chk:... -o photo.jpg\n  ferry get ferry-chk:... | tar x')
+    .action(async (cap: string, flags: GetFlags, cmd: Command) => {
+      const usage = <T>(check: () => T): T => {
         try {
-          check();
+          return check();
         } catch (err) {
           throw new UsageError((err as Error).message);
         }
       };
       if (!isCapUrl(cap)) usage(() => parseReadCap(cap));
       const s = await clientSettings(cmd, false);
-      usage(() => gatewayTarget(cap, s.helperUrl)); // a cap URL's gateway may be any origin
-      const toStdout = flags.output === undefined || flags.output === '-';
+      // A cap URL's gateway may be any origin: the token goes only to the configured helper.
+      const target = usage(() => gatewayTarget(cap, s.helperUrl));
+      const si = formatStorageIndex(storageIndexFromKey(target.readCap.key));
+      const out = await resolveGetOutput({ output: flags.output, force: flags.force, stdoutIsTTY: Boolean(process.stdout.isTTY), defaultName: si });
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
-      await interruptible(
+      let resumeNoted = false;
+      const result = await interruptible(
         (signal) =>
-          download(cap, toStdout ? process.stdout : flags.output!, {
+          download(cap, out.kind === 'stdout' ? process.stdout : out.path, {
             helperUrl: s.helperUrl,
             token: s.token || undefined,
             signal,
-            onProgress: (p) => bar.update({ phase: 'downloading', ...p }),
+            onRetry: (err, n, of) => bar.retrying(err, n, of, s.debug),
+            onProgress: (p) => {
+              if (!resumeNoted && p.resumedFrom) bar.note(`ferry: resuming from ${formatSize(p.resumedFrom)} (${out.kind === 'file' ? `${out.path}.part` : 'stdout'})`);
+              resumeNoted = true;
+              bar.update({ phase: 'downloading', ...p });
+            },
           }),
-        { interrupted: 'interrupted', bar },
+        { interrupted: `interrupted; run the same command again to resume${out.kind === 'file' ? ` (${out.path}.part is kept)` : ''}`, bar },
       );
+      if (out.kind === 'file') {
+        const resumed = result.resumedFrom ? `, ${formatSize(result.bytes - result.resumedFrom)} fetched after resuming from ${formatSize(result.resumedFrom)}` : '';
+        process.stderr.write(`ferry: saved ${formatSize(result.bytes)} to ${out.path}${resumed}\n`);
+      }
     });
 }

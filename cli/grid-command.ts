@@ -22,7 +22,7 @@ export function registerGridCommand(program: Command): void {
     .description('run a local grid: a helper and storage servers on 127.0.0.1, data under --home (default ./.ferry)')
     .option('--port <port>', 'helper port (0 picks a free one)', intOption(0, 65535), 3456)
     .option('--admin-port <port>', 'admin page port (default: --port + 1; 0 picks a free one)', intOption(0, 65535))
-    .option('--servers <n>', 'number of storage servers', intOption(1, 256), 10)
+    .option('--servers <n>', 'number of storage servers; fewer than 10 get defaults they can meet (e.g. 3: k=1 happy=3 n=3)', intOption(1, 256), 10)
     .option('--host <host>', 'interface for all servers', '127.0.0.1')
     .option('--token-file <file>', 'grid token of the storage servers, as for `ferry storage` (default: HOME/grid-token, generated on first start)');
   logLevelOption(command, 'warn').action(async (flags: GridFlags, cmd: Command) => {
@@ -32,10 +32,11 @@ export function registerGridCommand(program: Command): void {
     const home = path.resolve(g.home ?? process.env.FERRY_HOME ?? DEFAULT_HOME);
     const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, tokenFile: flags.tokenFile === undefined ? undefined : path.resolve(flags.tokenFile), log: daemonLogger('grid', level) });
     const here = path.resolve(DEFAULT_HOME) === home;
+    const d = grid.helper.helper.config.defaults;
     await serveUntilSignal({
       name: 'grid',
       banner: [
-        `ferry grid: helper ${grid.helperUrl} with ${grid.storage.length} storage servers, data in ${home}`,
+        `ferry grid: helper ${grid.helperUrl} with ${grid.storage.length} storage servers (k=${d.k} happy=${d.happy} n=${d.n}), data in ${home}`,
         `  admin:  ${grid.adminUrl ?? '(off)'} (token in ${grid.adminTokenFile})`,
         `  client: ${path.join(home, CLIENT_FILE)}`,
         `Put a file (in another terminal${here ? ', from this directory' : ''}):`,

@@ -2,9 +2,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { parseHelperConfig, type HelperConfig } from '../helper/config.js';
-import { reloadOnHangup, startHelper } from '../helper/start.js';
-import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal } from './daemon.js';
-import { intOption } from './usage.js';
+import { reloadOnHangup, startHelper, unreachableHappiness } from '../helper/start.js';
+import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal, withPortHint } from './daemon.js';
+import { intOption, UsageError } from './usage.js';
 
 interface HelperFlags {
   config: string;
@@ -35,7 +35,9 @@ export function registerHelperCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (overrides "dataDir")');
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL').action(async (flags: HelperFlags) => {
     const config = await loadHelperConfig(flags);
-    const helper = await startHelper(config, { log: daemonLogger('helper', flags.logLevel) });
+    const never = unreachableHappiness(config);
+    if (never) throw new UsageError(`${flags.config}: ${never}`);
+    const helper = await withPortHint('helper', config.host, config.adminToken ? `${config.port} (or the admin port ${config.admin.port} on ${config.admin.host})` : config.port, () => startHelper(config, { log: daemonLogger('helper', flags.logLevel) }));
     // SIGHUP (`systemctl reload`): client tokens and storage servers from the file again, without a restart.
     const stopReloading = reloadOnHangup(helper, () => loadHelperConfig(flags));
     await serveUntilSignal({

@@ -9,6 +9,7 @@ import { startHelper, type RunningHelper } from '../helper/start.js';
 import { startStorageServer, type RunningStorageServer, type StorageServerOptions } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { CLIENT_FILE, readClientFile } from '../client/config.js';
+import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_N } from '../core/params.js';
 
 /**
  * `ferry grid`: a helper and N storage servers in one process, on loopback,
@@ -125,6 +126,18 @@ export async function startStorageServers(o: {
   return storage;
 }
 
+/**
+ * Encoding defaults that a grid of `servers` can meet: happy never exceeds
+ * the servers (or no upload could succeed), k stays near 3/10 of n so a grid
+ * of any size survives losing some servers. 10 or more servers: 3/7/10.
+ */
+export function gridDefaults(servers: number): { k: number; happy: number; n: number } {
+  const n = Math.min(DEFAULT_N, servers);
+  const happy = Math.min(DEFAULT_HAPPY, servers);
+  const k = Math.min(DEFAULT_K, Math.max(1, Math.ceil((n * DEFAULT_K) / DEFAULT_N)));
+  return { k, happy, n };
+}
+
 /** The helper's config for a grid: its storage servers, one client token; `overrides` win (tests, bench). */
 export function gridHelperConfig(o: {
   dataDir: string;
@@ -184,7 +197,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
       port,
       adminToken,
       adminPort: o.adminPort ?? (port === 0 ? 0 : port + 1),
-      overrides: o.limits ? { limits: o.limits } : undefined,
+      overrides: { defaults: gridDefaults(count), ...(o.limits ? { limits: o.limits } : {}) },
     });
     try {
       helper = await startHelper(config, { log });

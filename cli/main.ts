@@ -9,6 +9,7 @@ import { registerRepairCommand } from './repair-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerTokenCommand } from './token-command.js';
 import { UsageError } from './usage.js';
+import { packageVersion } from '../helper/admin/package-root.js';
 
 /** Builds the `ferry` program; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -19,6 +20,14 @@ export function buildProgram(): Command {
     .option('--token <token>', 'client token (overrides client.json; or set FERRY_TOKEN)')
     .option('--state-dir <dir>', 'private client state: convergence secret and transfer journal (default HOME/client-state)')
     .option('--debug', 'print stack traces on errors, and retries as they happen')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry grid                          a local grid (helper + 10 storage servers) in ./.ferry\n' +
+        '  ferry put FILE                      upload; prints the read-cap\n  ferry get CAP -o FILE               download\n' +
+        '  ferry status                        helper, servers and unfinished transfers\nRun ferry COMMAND --help for a command\'s options.',
+    )
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   registerPutCommand(program);

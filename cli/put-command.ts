@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { formatSize } from '../runtime/size.js';
 import { upload } from '../client/upload.js';
 import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
@@ -29,9 +30,10 @@ export function registerPutCommand(program: Command): void {
     .option('--random-key', 'encrypt with a random key instead of the convergent one (no deduplication)')
     .option('--json', 'print the result as JSON (cap, verifyCap, storageIndex, outcome, hashed, sentBytes, ...)')
     .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
-    .option('--stall-timeout <duration>', 'cut and retry a transfer idle this long (default 30s)', durationOption)
+    .option('--stall-timeout <duration>', 'cut and retry a transfer idle this long, e.g. 30s, 2m (a bare number is seconds; default 30s)', durationOption)
     .addOption(new Option('--segment-size <size>', 'maximum segment size (enters the key: changes the cap)').argParser(sizeOption).hideHelp())
     .addOption(new Option('--chunk-size <size>', 'bytes per tus PATCH').argParser(sizeOption).hideHelp())
+    .addHelpText('after', '\nExamples:\n  ferry put photo.jpg                 prints the read-cap\n  ferry put big.iso --json            the cap and what happened, as JSON\n  ferry put f --helper http://host:3456 --token T')
     .action(async (file: string, flags: PutFlags, cmd: Command) => {
       const s = await clientSettings(cmd);
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
@@ -50,12 +52,16 @@ export function registerPutCommand(program: Command): void {
             randomKey: flags.randomKey,
             signal,
             onProgress: (p) => bar.update(p),
-            onRetry: (err, n) => {
-              if (s.debug) process.stderr.write(`ferry: retry ${n}: ${err.message}\n`);
+            onJobError: (lastError, attempts, nextAttemptAt) => {
+              const when = nextAttemptAt === undefined ? '' : ` in ${Math.max(1, Math.round((nextAttemptAt - Date.now()) / 1000))} s`;
+              bar.note(`ferry: the helper's attempt ${attempts} failed (it retries${when}): ${lastError}`);
             },
+            onResume: (offset, size) => bar.note(`ferry: resuming from ${formatSize(offset)} of ${formatSize(size)}`),
+            onRetry: (err, n, of) => bar.retrying(err, n, of, s.debug),
           }),
         { interrupted: `interrupted; run the same command again to resume (${file})`, bar },
       );
+      if (result.outcome === 'already-present') process.stderr.write('ferry: already stored: nothing sent\n');
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.cap}\n`);
     });
 }

@@ -4,7 +4,7 @@ import { formatSize } from '../runtime/size.js';
 import { defaultStateDir, findHome, type ClientSettings } from '../client/config.js';
 import { processAlive, readGridFile, type GridFile } from './local-grid.js';
 import { HelperApi, type HelperInfo, type JobView } from '../client/helper-api.js';
-import { createAgent } from '../client/http.js';
+import { createAgent, HelperError } from '../client/http.js';
 import { Journal, type TransferRecord } from '../client/journal.js';
 import { JOURNAL_DIR } from '../client/state-dir.js';
 import { clientSettings } from './settings.js';
@@ -14,8 +14,10 @@ interface StatusReport {
   home: string | null;
   stateDir: string;
   grid: (GridFile & { running: boolean }) | null;
-  helper: { url: string; reachable: boolean; info?: HelperInfo; error?: string } | null;
-  transfers: (Omit<TransferRecord, 'key' | 'id'> & { job?: Pick<JobView, 'state' | 'received' | 'segmentsEncoded' | 'lastError'> })[];
+  helper: { url: string; reachable: boolean; refused?: boolean; info?: HelperInfo; error?: string } | null;
+  /** What is wrong, if anything: the exit code is 1 then. */
+  problems: string[];
+  transfers: (Omit<TransferRecord, 'key' | 'id'> & { job?: Pick<JobView, 'state' | 'received' | 'segmentsEncoded' | 'lastError' | 'permanent'> })[];
 }
 
 async function gather(cmd: Command): Promise<StatusReport> {
@@ -35,6 +37,7 @@ async function gather(cmd: Command): Promise<StatusReport> {
     grid: gridFile ? { ...gridFile, running: processAlive(gridFile.pid) } : null,
     helper: null,
     transfers: [],
+    problems: [],
   };
   const records = await new Journal(path.join(stateDir, JOURNAL_DIR)).list();
   // The key never leaves the journal, not even in --json.
@@ -43,20 +46,28 @@ async function gather(cmd: Command): Promise<StatusReport> {
 
   const agent = createAgent();
   try {
-    const api = new HelperApi(settings.helperUrl, { agent, token: settings.token, retry: { attempts: 0, baseMs: 0, maxMs: 0 }, timeoutMs: 3_000 });
+    const api = new HelperApi(settings.helperUrl, { agent, token: settings.token, retry: { attempts: 0, baseMs: 0, maxMs: 0 }, timeoutMs: 10_000 }) // a loaded helper is slow, not down;
     report.helper = { url: api.base, reachable: false };
     try {
       report.helper.info = await api.info();
       report.helper.reachable = true;
     } catch (err) {
       report.helper.error = (err as Error).message;
+      if (err instanceof HelperError && (err.status === 401 || err.status === 403)) {
+        report.helper.reachable = true;
+        report.helper.refused = true;
+        report.problems.push('the helper refused the client token');
+      } else report.problems.push('the helper is unreachable');
       return report;
     }
+    const { servers, reachableServers, defaults } = report.helper.info;
+    const up = reachableServers ?? servers;
+    if (up < defaults.happy) report.problems.push(`${up} of ${servers} storage servers reachable; uploads need ${defaults.happy} (happy)`);
     for (const t of report.transfers) {
       if (!t.storageIndex || t.helperUrl !== api.base) continue;
       try {
-        const { state, received, segmentsEncoded, lastError } = await api.job(t.storageIndex);
-        t.job = { state, received, segmentsEncoded, ...(lastError ? { lastError } : {}) };
+        const { state, received, segmentsEncoded, lastError, permanent } = await api.job(t.storageIndex);
+        t.job = { state, received, segmentsEncoded, ...(lastError ? { lastError } : {}), ...(permanent ? { permanent } : {}) };
       } catch {
         /* the helper does not know it (yet): nothing to add */
       }
@@ -76,10 +87,14 @@ function print(r: StatusReport): void {
   if (!r.helper) out.push('helper:    not configured');
   else if (r.helper.reachable && r.helper.info) {
     const i = r.helper.info;
-    out.push(`helper:    ${r.helper.url}: up, ${i.servers} storage servers, defaults k=${i.defaults.k} n=${i.defaults.n} happy=${i.defaults.happy} segment ${formatSize(i.defaults.maxSegmentSize)}`);
-  } else out.push(`helper:    ${r.helper.url}: unreachable (${r.helper.error})`);
-  out.push(`unfinished transfers: ${r.transfers.length}`);
-  for (const t of r.transfers) {
+    out.push(`helper:    ${r.helper.url}: up, ${i.reachableServers ?? '?'} of ${i.servers} storage servers reachable, defaults k=${i.defaults.k} n=${i.defaults.n} happy=${i.defaults.happy} segment ${formatSize(i.defaults.maxSegmentSize)}`);
+  } else if (r.helper.refused) out.push(`helper:    ${r.helper.url}: up, but it refused the client token (check --token, FERRY_TOKEN or client.json)`);
+  else out.push(`helper:    ${r.helper.url}: unreachable (${r.helper.error})`);
+  const finished = r.transfers.filter((t) => t.job?.state === 'done');
+  const unfinished = r.transfers.filter((t) => t.job?.state !== 'done');
+  out.push(`unfinished transfers: ${unfinished.length}`);
+  for (const t of finished) out.push(`  ${t.file.path}: stored (the helper finished it); ferry put ${t.file.path} prints its cap`);
+  for (const t of unfinished) {
     const job = t.job ? `; helper: ${t.job.state}, ${formatSize(t.job.received)} received${t.job.lastError ? `, last error: ${t.job.lastError}` : ''}` : '';
     out.push(`  ${t.file.path}  ${formatSize(t.file.size)}  ${t.state}${t.storageIndex ? `  si ${t.storageIndex}` : ''}${job}${t.lastError ? `\n    last error: ${t.lastError}` : ''}`);
   }
@@ -90,11 +105,13 @@ function print(r: StatusReport): void {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('show the grid, the helper and unfinished transfers (resume one with ferry put FILE)')
+    .description('show the grid, the helper and unfinished transfers (resume one with ferry put FILE); exits 1 when the helper is unreachable, refuses the token, or has fewer storage servers up than happy')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }, cmd: Command) => {
       const report = await gather(cmd);
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else print(report);
+      // Scripts and monitors: exit 1, with the reason as the one error line.
+      if (report.problems.length) throw new Error(`not healthy: ${report.problems.join('; ')}`);
     });
 }

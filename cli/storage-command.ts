@@ -3,7 +3,7 @@ import { resolveStorageConfig, type StorageConfig, type StorageFlags } from '../
 import { STORAGE_API_PREFIX } from '../storage/protocol.js';
 import { startStorageServer } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
-import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal } from './daemon.js';
+import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal, withPortHint } from './daemon.js';
 import { UsageError } from './usage.js';
 
 /**
@@ -35,19 +35,21 @@ export function registerStorageCommand(program: Command): void {
       const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
-      const server = await startStorageServer({
-        dir: config.dir,
-        host: config.host,
-        port: config.port,
-        token: grid.token,
-        reservedSpace: config.reservedSpace,
-        maxShareSize: config.maxShareSize,
-        maxWriteSize: config.maxWriteSize,
-        partialIdleMs: config.partialIdleMs,
-        defaultLeaseMs: config.defaultLeaseMs,
-        sweepIntervalMs: config.sweepIntervalMs,
-        logger: daemonLogger('storage', config.logLevel),
-      });
+      const server = await withPortHint('storage', config.host, config.port, () =>
+        startStorageServer({
+          dir: config.dir,
+          host: config.host,
+          port: config.port,
+          token: grid.token,
+          reservedSpace: config.reservedSpace,
+          maxShareSize: config.maxShareSize,
+          maxWriteSize: config.maxWriteSize,
+          partialIdleMs: config.partialIdleMs,
+          defaultLeaseMs: config.defaultLeaseMs,
+          sweepIntervalMs: config.sweepIntervalMs,
+          logger: daemonLogger('storage', config.logLevel),
+        }),
+      );
       await serveUntilSignal({
         name: 'storage',
         banner: listeningLine('storage', `${server.url}${STORAGE_API_PREFIX}`, `server id ${server.serverId}, data in ${config.dir}`),

@@ -26,9 +26,10 @@ export function sizeOption(value: string): number {
   }
 }
 
+/** A duration flag: `30s`, `2m`, `500ms`; a bare number is seconds (said in each flag's help). */
 export function durationOption(value: string): number {
   try {
-    return parseDuration(value);
+    return /^\s*\d+(\.\d+)?\s*$/.test(value) ? parseDuration(`${value.trim()}s`) : parseDuration(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }

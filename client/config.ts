@@ -93,5 +93,10 @@ export async function resolveClientSettings(
     );
   }
   if (!z.url().safeParse(helperUrl).success || !/^https?:/.test(helperUrl)) throw new FerryError('INVALID_PARAMETERS', `helper URL must be http(s)://..., got ${JSON.stringify(helperUrl)}`);
-  return { home, helperUrl, token, stateDir: o.stateDir ? path.resolve(cwd, o.stateDir) : defaultStateDir(home, env) };
+  return { home, helperUrl: helperBaseUrl(helperUrl), token, stateDir: o.stateDir ? path.resolve(cwd, o.stateDir) : defaultStateDir(home, env) };
+}
+
+/** The helper's base URL: the API URL `ferry helper` prints (…/helper/v1) is accepted as well. */
+export function helperBaseUrl(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/helper\/v1$/, '');
 }

@@ -27,7 +27,7 @@ import { requestFile } from './download/gateway-request.js';
 import { gatewayTarget } from './download/gateway-target.js';
 import { PartFile } from './download/part-file.js';
 import { createAgent, HelperError, networkError } from './http.js';
-import { abortedError, backoffDelay, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
+import { abortedError, backoffDelay, CONNECT_RETRIES, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
 
 export interface DownloadProgress {
   bytes: number;
@@ -52,7 +52,7 @@ export interface DownloadOptions {
   /** Consecutive failures without progress tolerated, and the backoff between them. */
   retry?: Partial<RetryPolicy>;
   /** A transient failure about to be retried (resuming from the bytes received). */
-  onRetry?: (err: FerryError, failure: number) => void;
+  onRetry?: (err: FerryError, failure: number, of: number) => void;
   /** Longest wait for the headers or between two chunks before the connection is cut and resumed (default 120 s). */
   stallTimeoutMs?: number;
   /** HTTP dispatcher (default: an own Agent, closed when done). */
@@ -104,12 +104,14 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
   const resumedFrom = sink.offset;
   const agent: Dispatcher = options.dispatcher ?? createAgent();
   let requests = 0;
+  let answered = false;
   try {
     for (let failures = 0; ; ) {
       const before = sink.offset;
       try {
         requests++;
         const answer = await requestFile({ url, agent, offset: sink.offset, size, etag, signal, timeoutMs: options.stallTimeoutMs ?? 120_000, ...gateway });
+        answered = true;
         if (answer.kind === 'complete') break;
         let skip = 0;
         if (answer.start < sink.offset) {
@@ -123,10 +125,13 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
       } catch (err) {
         if (signal?.aborted) throw abortedError(signal);
         if (!(err instanceof HelperError) || !err.retryable) throw err;
+        if (err.status !== undefined) answered = true; // an HTTP answer: the helper is there
         if (sink.offset > before) failures = 0; // progress: the failure count starts over
         failures++;
-        if (failures > retry.attempts) throw err;
-        options.onRetry?.(err, failures);
+        // Never reached the helper: the shared connect policy (as put's), not minutes of backoff.
+        const budget = answered ? retry.attempts : Math.min(CONNECT_RETRIES, retry.attempts);
+        if (failures > budget) throw err;
+        options.onRetry?.(err, failures, budget);
         await sleep(backoffDelay(retry, failures, err.retryAfterMs), signal);
       }
     }

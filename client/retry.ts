@@ -12,6 +12,13 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 10, baseMs: 500, maxMs: 30_000 };
 
+/**
+ * The connect policy `put` and `get` share: until the helper has answered
+ * once, this many retries at most (a helper that is not there fails in a few
+ * seconds, not minutes); after that, the full policy for the transfer.
+ */
+export const CONNECT_RETRIES = 2;
+
 /** HTTP statuses worth retrying: the request may succeed later unchanged (the issue's list, plus 502-504). */
 export function retryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 423 || status === 429 || (status >= 500 && status !== 501 && status !== 505);

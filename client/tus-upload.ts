@@ -35,7 +35,7 @@ export interface TusSendOptions {
   signal?: AbortSignal;
   /** `confirmed` = the helper's verified offset, `inFlight` = bytes of the current PATCH handed to the socket. */
   onProgress?: (confirmed: number, inFlight: number) => void;
-  onRetry?: (err: FerryError, failure: number) => void;
+  onRetry?: (err: FerryError, failure: number, of: number) => void;
 }
 
 export interface TusSendStats {
@@ -187,7 +187,7 @@ function bump(failures: number, err: HelperError, o: TusSendOptions): number {
   if (n > o.retry.attempts) {
     throw new FerryError(err.code, `${err.message} (gave up after ${o.retry.attempts} retries without progress; run the upload again to resume)`, { cause: err, details: err.details });
   }
-  o.onRetry?.(err, n);
+  o.onRetry?.(err, n, o.retry.attempts);
   return n;
 }
 

@@ -14,7 +14,7 @@ import { HelperApi } from './helper-api.js';
 import { createAgent, type HelperError } from './http.js';
 import { Journal, sameIdentity, transferId, type FileIdentity, type KeyMode, type TransferRecord } from './journal.js';
 import { resolveParams, type ParamChoice, type ResolvedParams } from './params.js';
-import { backoffDelay, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
+import { backoffDelay, CONNECT_RETRIES, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
 import { JOURNAL_DIR, loadConvergenceSecret } from './state-dir.js';
 import { sendCiphertext } from './tus-upload.js';
 import { spoolInput, type UploadInput } from './upload-input.js';
@@ -45,7 +45,11 @@ export interface UploadOptions extends ParamChoice {
   signal?: AbortSignal;
   onProgress?: (p: UploadProgress) => void;
   /** A transient failure about to be retried. */
-  onRetry?: (err: FerryError, failure: number) => void;
+  onRetry?: (err: FerryError, failure: number, of: number) => void;
+  /** The helper already holds `offset` bytes of this upload (an earlier run): sending resumes there. */
+  onResume?: (offset: number, size: number) => void;
+  /** The helper's job failed an attempt it will retry (its lastError), once per new message. */
+  onJobError?: (lastError: string, attempts: number, nextAttemptAt?: number) => void;
   /** Bytes per tus PATCH (default 32 MiB, whole segments). */
   chunkSize?: number;
   /** Cut and retry a PATCH idle this long (default 30 s). */
@@ -119,7 +123,7 @@ async function uploadFile(filePath: string, o: UploadOptions & { stateDir: strin
   let id: string | undefined;
   try {
     // A short retry budget here: a helper that is not there at all should fail fast.
-    const info = () => new HelperApi(o.helperUrl, { ...ctx, retry: { ...retry, attempts: Math.min(2, retry.attempts) } }).info();
+    const info = () => new HelperApi(o.helperUrl, { ...ctx, retry: { ...retry, attempts: Math.min(CONNECT_RETRIES, retry.attempts) } }).info();
     await cipherReady(); // the cipher is needed even when the journal spares us hashing
     fh = await openRegularFile(filePath);
     const params = await resolveParams(o, info);
@@ -154,6 +158,7 @@ async function uploadFile(filePath: string, o: UploadOptions & { stateDir: strin
       outcome = 'uploaded';
       if (answer.status === 'send') {
         const uploadUrl = api.resolve(answer.uploadPath);
+        if (answer.offset > 0 && round === 0) o.onResume?.(answer.offset, st.size);
         await journal.update(id, { state: 'uploading', helperUrl: api.base, uploadUrl, offset: answer.offset });
         try {
           const stats = await sendCiphertext({
@@ -188,6 +193,7 @@ async function uploadFile(filePath: string, o: UploadOptions & { stateDir: strin
         maxIntervalMs: o.pollIntervalMs ?? 2_000,
         what: filePath,
         onProgress: (bytes, state) => progress('encoding', bytes, st.size, state),
+        onJobError: (lastError, job) => o.onJobError?.(lastError, job.attempts, job.nextAttemptAt),
       });
       result = job?.result; // no result: the job went back to receiving or away; check again
     }

@@ -6,7 +6,8 @@ import { sleep } from './retry.js';
 
 /**
  * Polls the helper's job until it is done. A failed job is retried by the
- * helper with backoff, so failure is not final here; what ends the wait is
+ * helper with backoff, so failure is not final here unless the helper marks
+ * it `permanent` (it cannot heal by waiting); otherwise what ends the wait is
  * `idleTimeoutMs` without any change (state, segments encoded, bytes pushed).
  * Returns undefined when the job went back to receiving or vanished: the
  * caller checks again.
@@ -15,11 +16,20 @@ export async function waitForJob(
   api: HelperApi,
   si: string,
   g: FileGeometry,
-  o: { signal?: AbortSignal; idleTimeoutMs: number; maxIntervalMs: number; what: string; onProgress?: (bytes: number, state: string) => void },
+  o: {
+    signal?: AbortSignal;
+    idleTimeoutMs: number;
+    maxIntervalMs: number;
+    what: string;
+    onProgress?: (bytes: number, state: string) => void;
+    /** A failed attempt the helper will retry: called once per new lastError. */
+    onJobError?: (lastError: string, job: UploadJobView) => void;
+  },
 ): Promise<UploadJobView | undefined> {
   let interval = Math.min(50, o.maxIntervalMs);
   let fingerprint = '';
   let lastChange = Date.now();
+  let reported: string | undefined;
   for (;;) {
     let job: UploadJobView;
     try {
@@ -34,6 +44,17 @@ export async function waitForJob(
       return job;
     }
     if (job.state === 'cancelled' || job.state === 'receiving') return undefined;
+    if (job.state === 'failed' && job.permanent) {
+      throw new FerryError(
+        job.failureCode === 'NOT_ENOUGH_SERVERS' ? 'HAPPINESS_NOT_MET' : 'UPSTREAM_ERROR',
+        `the helper cannot store ${o.what}: ${job.lastError ?? `its job failed for good (${job.failureCode ?? 'no reason given'})`}`,
+        { details: { state: job.state, permanent: true, failureCode: job.failureCode, lastError: job.lastError } },
+      );
+    }
+    if (job.state === 'failed' && job.lastError && job.lastError !== reported) {
+      reported = job.lastError;
+      o.onJobError?.(job.lastError, job);
+    }
     const pushed = Object.values(job.pushedBytes).reduce((a, b) => a + b, 0);
     const now = `${job.state}:${job.segmentsEncoded}:${pushed}:${job.attempts}`;
     if (now !== fingerprint) {

@@ -87,7 +87,7 @@ export class Helper {
     const queue = (this.queue = new JobQueue(
       jobs,
       (job, signal) => (job.kind === 'repair' ? this.repairs.run(job, signal) : this.uploads.run(job, signal)),
-      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, now },
+      { concurrency: limits.concurrency, baseBackoffMs: limits.retryBase, maxBackoffMs: limits.retryMax, maxAttempts: limits.maxAttempts, servers: () => grid.size, now },
       log,
     ));
     const servers = () => grid.servers();
@@ -133,7 +133,7 @@ export class Helper {
   /** What the client API (helper/http/app.ts) needs. */
   httpDeps(): HelperAppDeps {
     const { config, log, jobs, checks, datastore, intake, repairs, grid, gateway } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, clientTokens: () => this.current.clientTokens, serverCount: () => grid.size, gatewayRoutes: gatewayRoutes({ gateway }) };
+    return { config, log, jobs, checks, datastore, intake, repairs, clientTokens: () => this.current.clientTokens, serverCount: () => grid.size, reachableServers: () => grid.health().filter((h) => h.reachable).length, gatewayRoutes: gatewayRoutes({ gateway }) };
   }
 
   /**

@@ -74,6 +74,10 @@ export const JobView = z.object({
   updatedAt: z.number().optional(),
   nextAttemptAt: z.number().optional(),
   lastError: z.string().optional(),
+  /** A failed job that cannot heal by waiting: it is not retried (docs/protocol.md, "Job states"). */
+  permanent: z.boolean().optional(),
+  /** Why it is permanent: NOT_ENOUGH_SERVERS, NO_ATTEMPTS_LEFT (more may come: treat unknown codes as permanent). */
+  failureCode: z.string().optional(),
   /** An upload's result is checked against JobResultView, a repair's against RepairResult. */
   result: z.unknown().optional(),
 });
@@ -90,7 +94,10 @@ export const HelperInfo = z.object({
   protocolVersion: z.number(),
   defaults: z.object({ k: z.number().int(), happy: z.number().int(), n: z.number().int(), maxSegmentSize: z.number().int() }),
   maxFileSize: z.number(),
+  /** Storage servers configured. */
   servers: z.number(),
+  /** Of those, the ones that answered the helper's last probe (absent from older helpers). */
+  reachableServers: z.number().optional(),
 });
 export type HelperInfo = z.infer<typeof HelperInfo>;
 

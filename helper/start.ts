@@ -54,6 +54,43 @@ export function helperApp(helper: Helper): Express {
   return createHelperApp(helper.httpDeps());
 }
 
+/**
+ * Why uploads with the config's defaults can never succeed: `happy` asks for
+ * more storage servers than are configured. `ferry helper` refuses such a
+ * config; a helper started from code only warns (it may get servers later).
+ */
+export function unreachableHappiness(config: HelperConfig): string | undefined {
+  const servers = config.storageServers.length;
+  const { happy } = config.defaults;
+  // No servers at all is a helper still being set up (warned about at start), not a contradiction.
+  if (happy <= servers || servers === 0) return undefined;
+  return (
+    `defaults.happy is ${happy} but ${servers} storage server${servers === 1 ? ' is' : 's are'} configured: ` +
+    `no upload with the defaults could ever succeed (each needs shares on ${happy} different servers); ` +
+    `add storage servers or lower "defaults" (k <= happy <= n, happy <= ${servers})`
+  );
+}
+
+/** Warnings about the grid at start: uploads that cannot succeed, or not now. */
+function warnAboutGrid(helper: Helper, config: HelperConfig): void {
+  const never = unreachableHappiness(config);
+  if (never) {
+    helper.log.warn(never);
+    return;
+  }
+  if (config.storageServers.length === 0) {
+    helper.log.warn('no storage servers configured: uploads cannot complete until some are added to "storageServers"');
+    return;
+  }
+  const up = helper.grid.health().filter((h) => h.reachable).length;
+  if (up < config.defaults.happy) {
+    helper.log.warn(
+      { reachable: up, configured: config.storageServers.length, happy: config.defaults.happy },
+      `only ${up} of ${config.storageServers.length} storage servers answered; uploads wait (failed, retrying) until ${config.defaults.happy} do`,
+    );
+  }
+}
+
 /** Opens the helper's state, starts its queue and serves its HTTP API. */
 export async function startHelper(config: HelperConfig, o: { log?: Logger; encode?: EncodeFn; clientFactory?: ClientFactory } = {}): Promise<RunningHelper> {
   const helper = await Helper.open({
@@ -62,6 +99,7 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     encode: o.encode,
     clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
   });
+  warnAboutGrid(helper, config);
   const app = helperApp(helper);
   let l: Listening;
   try {

@@ -155,5 +155,5 @@ async function readUeb(cap: VerifyCap, si: string, shares: readonly ShareCopy[],
     return found.file;
   }
   if (found.wrongCapability) throw new WrongCapabilityError(where);
-  throw notEnoughShares(0, cap.k, `no share yielded the file's UEB (${where})`);
+  throw notEnoughShares(0, cap.k, `no share found could be read as this file: the capability may not match the stored file, or the copies that do are damaged or unreachable (${where})`);
 }

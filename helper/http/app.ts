@@ -32,6 +32,8 @@ export interface HelperAppDeps {
   clientTokens?: () => readonly string[];
   /** Storage servers configured (for /info). */
   serverCount: () => number;
+  /** Storage servers that answered their last probe (for /info). */
+  reachableServers?: () => number;
   /** GET /uri/<read-cap> (helper/gateway/). */
   gatewayRoutes: Router;
 }
@@ -45,7 +47,7 @@ export function createHelperApp(d: HelperAppDeps): Express {
   const auth = anyBearer(d.clientTokens ?? d.config.clientTokens);
 
   app.get(HELPER_PATHS.info, auth, (_req, res) => {
-    const info: HelperInfo = { protocolVersion: HELPER_PROTOCOL_VERSION, defaults: d.config.defaults, maxFileSize: d.config.limits.maxFileSize, servers: d.serverCount() };
+    const info: HelperInfo = { protocolVersion: HELPER_PROTOCOL_VERSION, defaults: d.config.defaults, maxFileSize: d.config.limits.maxFileSize, servers: d.serverCount(), ...(d.reachableServers ? { reachableServers: d.reachableServers() } : {}) };
     res.json(info);
   });
 

@@ -28,6 +28,7 @@ export function jobView(job: Job): z.input<typeof JobView> {
     updatedAt: job.updatedAt,
     ...(job.nextAttemptAt !== undefined ? { nextAttemptAt: job.nextAttemptAt } : {}),
     ...(job.lastError ? { lastError: clientErrorText(job.lastError) } : {}),
+    ...(job.state === 'failed' && job.permanent ? { permanent: true, failureCode: job.failureCode } : {}),
     ...(job.result ? { result: job.result } : {}),
   };
 }

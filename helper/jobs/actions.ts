@@ -70,6 +70,8 @@ export class OperatorActions {
       if (j.state !== 'failed') return;
       j.state = 'queued';
       j.nextAttemptAt = undefined;
+      j.permanent = undefined;
+      j.failureCode = undefined;
       j.attempts = Math.min(j.attempts, this.d.maxAttempts - 1);
     });
     if (was !== 'failed') throw new FerryError('CONFLICT', `job ${si} is ${String(was)}; only a failed job can be retried`);

@@ -66,6 +66,10 @@ interface JobFields {
   finishedAt?: number;
   nextAttemptAt?: number;
   lastError?: string;
+  /** A failed job that cannot heal by waiting (helper/jobs/failure.ts): no retry is scheduled. */
+  permanent?: boolean;
+  /** Why a permanent failure is permanent (FAILURE_CODES). */
+  failureCode?: string;
   result?: JobResult;
   /** Upload jobs: id of the client token that created it (a hash prefix, never the token), see helper/http/client-auth.ts. */
   owner?: string;

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../../runtime/log.js';
+import { FAILURE_CODES, permanentFailure, type PermanentFailure } from './failure.js';
 import { isTerminal, type Job } from './job.js';
 import type { JobStore } from './job-store.js';
 
@@ -10,6 +11,8 @@ export interface QueueOptions {
   maxBackoffMs: number;
   /** Attempts a job gets (counted durably by the runner before its work, so a crash counts); then it fails for good. */
   maxAttempts: number;
+  /** Storage servers the helper is configured with: a job whose `happy` exceeds them fails for good. */
+  servers?: () => number;
   now?: () => number;
 }
 
@@ -52,6 +55,7 @@ export class JobQueue {
   async start(): Promise<void> {
     for (const job of await this.jobs.list()) {
       if (job.state === 'queued' || job.state === 'encoding') this.enqueue(job.si);
+      else if (job.state === 'failed' && job.failureCode === FAILURE_CODES.notEnoughServers && !this.permanent(job)) this.enqueue(job.si); // servers were added
       else if (job.state === 'failed') this.scheduleRetry(job);
     }
   }
@@ -145,6 +149,12 @@ export class JobQueue {
       return;
     }
     if (!early) this.earlyFailures.delete(si);
+    const hopeless = early ? undefined : this.permanent(job);
+    if (hopeless) {
+      // Encoding and pushing would only fail again: say why at once.
+      await this.failForGood(si, hopeless, hopeless.message);
+      return;
+    }
     try {
       await this.run(job, controller.signal);
     } catch (err) {
@@ -157,6 +167,11 @@ export class JobQueue {
       const message = err instanceof Error ? err.message : String(err);
       const now = await this.jobs.get(si);
       if (!now || isTerminal(now.state)) return; // cancelled meanwhile: nothing to retry
+      const hopelessNow = this.permanent(now);
+      if (hopelessNow) {
+        await this.failForGood(si, hopelessNow, `${hopelessNow.message} (last attempt: ${message})`);
+        return;
+      }
       if (now.attempts >= this.options.maxAttempts) {
         await this.giveUp(si, message);
         return;
@@ -165,10 +180,16 @@ export class JobQueue {
         j.state = 'failed';
         j.lastError = message;
         j.nextAttemptAt = this.now() + this.backoffFor(j.attempts);
+        j.permanent = undefined; // a retry after servers were added may fail for another reason
+        j.failureCode = undefined;
       });
       this.log.warn({ si, attempts: failed.attempts, err: message }, 'job failed; will retry');
       this.scheduleRetry(failed);
     }
+  }
+
+  private permanent(job: Job): PermanentFailure | undefined {
+    return this.options.servers ? permanentFailure(job, this.options.servers()) : undefined;
   }
 
   /** Failed for good: no retry is scheduled, now or at a restart (an operator may still retry it). */
@@ -177,7 +198,20 @@ export class JobQueue {
       j.state = 'failed';
       j.lastError = `gave up after ${j.attempts} attempts (limits.maxAttempts); last error: ${lastError}`;
       j.nextAttemptAt = undefined;
+      j.permanent = true;
+      j.failureCode = FAILURE_CODES.noAttemptsLeft;
     });
     this.log.error({ si, attempts: failed.attempts, err: lastError }, 'job failed for good: no attempts left');
+  }
+
+  private async failForGood(si: string, why: PermanentFailure, lastError: string): Promise<void> {
+    await this.jobs.update(si, (j) => {
+      j.state = 'failed';
+      j.lastError = lastError;
+      j.nextAttemptAt = undefined;
+      j.permanent = true;
+      j.failureCode = why.code;
+    });
+    this.log.error({ si, code: why.code, err: lastError }, 'job failed for good');
   }
 }

@@ -99,7 +99,7 @@ describe('ferry grid, put and get (end to end, separate processes)', () => {
     });
     expect(grid.output()).toContain('npx ferry put FILE\n');
     await writeFile(path.join(dir, 'small'), 'hello ferry\n');
-    const put = await ferry(['put', 'small', '--n', '3', '--happy', '3'], { cwd: dir, env });
+    const put = await ferry(['put', 'small', '--k', '3', '--n', '3', '--happy', '3'], { cwd: dir, env });
     expect(put.code, put.stderr.toString()).toBe(0);
     expect(put.stdout.toString()).toMatch(/^ferry-chk:[a-z2-7]{52}:[a-z2-7]{52}:3:3:12\n$/);
     expect(put.stderr.toString()).toBe(''); // not a TTY: no progress bar

@@ -289,12 +289,13 @@ describe('admin API: actions', () => {
   });
 
   it('retries a failed job at once, keeping its error history', async () => {
-    const own = await ownGrid(3);
+    const own = await ownGrid(4);
     const done = own.file!;
     const h = own.calls;
     const api = own.admin;
+    await own.g.stopStorage(3); // down, not gone: a failure that may heal, so it is retried
     const f = await prepare(randomBytes(100_000));
-    await h.upload(f, 4); // happy 4, but only 3 servers
+    await h.upload(f, 4); // happy 4, but only 3 servers up
     const failed = await h.waitFor(f.si, ['failed', 'done']);
     expect(failed.state).toBe('failed');
     expect(failed.nextAttemptAt).toBeGreaterThan(Date.now() + 30 * 60_000); // backoff 1 h: only the operator brings it back soon

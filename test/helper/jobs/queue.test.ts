@@ -36,7 +36,7 @@ describe('JobQueue', () => {
     await s.open();
     return s;
   };
-  const queue = (run: JobRunner, o: Partial<{ concurrency: number; baseBackoffMs: number; maxBackoffMs: number; maxAttempts: number }> = {}) => {
+  const queue = (run: JobRunner, o: Partial<{ concurrency: number; baseBackoffMs: number; maxBackoffMs: number; maxAttempts: number; servers: () => number }> = {}) => {
     const q = new JobQueue(store, run, { concurrency: 2, baseBackoffMs: 20, maxBackoffMs: 80, maxAttempts: 100, ...o }, silentLogger());
     queues.push(q);
     return q;
@@ -184,6 +184,8 @@ describe('JobQueue', () => {
     const failed = await store.require(id);
     expect(failed.attempts).toBe(3);
     expect(failed.lastError).toBe('gave up after 3 attempts (limits.maxAttempts); last error: storage said no');
+    expect(failed.permanent).toBe(true);
+    expect(failed.failureCode).toBe('NO_ATTEMPTS_LEFT');
     expect(runs).toBe(3);
     // A restart does not bring it back either.
     const ran: string[] = [];
@@ -210,5 +212,41 @@ describe('JobQueue', () => {
     expect(failed.state).toBe('failed');
     expect(failed.nextAttemptAt).toBeUndefined();
     expect(failed.lastError).toBe('gave up after 3 attempts (limits.maxAttempts); last error: out of memory');
+  });
+
+  it('fails a job whose happy exceeds the known servers for good, without running it, and runs it once servers are added', async () => {
+    const id = await add(0); // happy 7
+    const ran: string[] = [];
+    let servers = 3;
+    const run: JobRunner = async (job, signal) => {
+      ran.push(job.si);
+      await finish(job, signal);
+    };
+    const q = queue(run, { servers: () => servers });
+    await q.start();
+    await until(store, async () => (await store.require(id)).state === 'failed');
+    const failed = await store.require(id);
+    expect(ran).toEqual([]);
+    expect(failed).toMatchObject({ permanent: true, failureCode: 'NOT_ENOUGH_SERVERS', attempts: 0 });
+    expect(failed.nextAttemptAt).toBeUndefined();
+    expect(failed.lastError).toMatch(/^happy=7 needs shares on 7 different storage servers but the helper knows 3/);
+    // A helper restarted with enough servers runs it again.
+    await q.stop();
+    servers = 10;
+    await queue(run, { servers: () => servers }).start();
+    await until(store, async () => (await store.require(id)).state === 'done');
+    expect(ran).toEqual([id]);
+  });
+
+  it('a failure while enough servers are configured stays retryable (not permanent)', async () => {
+    const id = await add(0);
+    let runs = 0;
+    await queue(async () => {
+      runs++;
+      throw new Error('happiness 5 < happy 7');
+    }, { servers: () => 10, baseBackoffMs: 1, maxBackoffMs: 1 }).start();
+    await until(store, () => runs >= 2);
+    const job = await store.require(id);
+    expect(job.permanent).toBeUndefined();
   });
 });
