@@ -92,7 +92,10 @@ export async function startHelperProc(dir: string, config: Partial<HelperConfigI
   const file = path.join(dir, 'helper.json');
   // Drills back off in milliseconds, so a job waiting for servers to return would use up the default
   // ten attempts (limits.maxAttempts) in seconds: they get as many as the config allows.
-  await writeFile(file, JSON.stringify({ dataDir: path.join(dir, 'helper'), port, clientTokens: [CLIENT_TOKEN], ...config, limits: { retryBase: '100ms', retryMax: '1s', commitEvery: '1MiB', maxAttempts: 1000, ...config.limits } }));
+  // `ferry helper` refuses defaults its servers can never meet; drills with fewer than 7 servers lower happy.
+  const servers = config.storageServers.length;
+  const defaults = { k: Math.min(3, servers), happy: Math.min(7, servers), ...config.defaults };
+  await writeFile(file, JSON.stringify({ dataDir: path.join(dir, 'helper'), port, clientTokens: [CLIENT_TOKEN], ...config, defaults, limits: { retryBase: '100ms', retryMax: '1s', commitEvery: '1MiB', maxAttempts: 1000, ...config.limits } }));
   return startProc(['helper', '--config', file, '--log-level', 'warn']);
 }
 
