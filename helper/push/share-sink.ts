@@ -34,23 +34,24 @@ export class ShareSink {
     return this.missing.reduce((sum, [a, b]) => sum + (b - a), 0);
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  /** `owned`: nobody else writes to `data` any more, so it is kept without a copy. */
+  async write(offset: number, data: Uint8Array, owned = false): Promise<void> {
     const end = offset + data.length;
     for (const [a, b] of this.missing) {
       if (b <= offset) continue;
       if (a >= end) break;
       const lo = Math.max(a, offset);
       const hi = Math.min(b, end);
-      await this.buffer(lo, data.subarray(lo - offset, hi - offset));
+      await this.buffer(lo, data.subarray(lo - offset, hi - offset), owned);
     }
   }
 
-  private async buffer(offset: number, part: Uint8Array): Promise<void> {
+  private async buffer(offset: number, part: Uint8Array, owned: boolean): Promise<void> {
     if (this.pendingBytes && offset !== this.pendingStart + this.pendingBytes) await this.flush();
     if (!this.pendingBytes) this.pendingStart = offset;
-    // A copy: blocks may be views of buffers the codec and the spool reader reuse
-    // (and Buffer#slice would not copy).
-    this.pending.push(new Uint8Array(part));
+    // Unless owned, a copy: blocks may be views of buffers the codec and the
+    // spool reader reuse (and Buffer#slice would not copy).
+    this.pending.push(owned ? part : new Uint8Array(part));
     this.pendingBytes += part.length;
     if (this.pendingBytes >= this.flushBytes) await this.flush();
   }
