@@ -116,7 +116,7 @@ export interface PushJob {
   savePlacement(placement: Record<string, string>): Promise<void>;
   /** After each segment (and once more with `final` when every share is written). */
   progress?(segmentsDone: number, pushedBytes: Record<string, number>, final: boolean): Promise<void> | void;
-  /** Bytes a sink gathers before one write. */
+  /** Bytes per write: gathered (headers, trailers) or, for blocks, streamed; default 2 MiB gathered, 16 MiB streamed. */
   flushBytes?: number;
   signal?: AbortSignal;
   /** For dropping partial shares that must not be finished. */
@@ -149,20 +149,27 @@ export async function pushShares(job: PushJob, source: BlockSource): Promise<Pus
       for (const s of alloc.alreadyHave) addEdge(alreadyHave, s, id);
       for (const s of alloc.allocated) {
         const missing = alloc.missing[String(s)] ?? [[0, layout.end]];
-        sinks.push(new ShareSink(server, si, s, missing, (b) => (pushedBytes[id] = (pushedBytes[id] ?? 0) + b), job.flushBytes, signal));
+        const onPushed = (b: number) => (pushedBytes[id] = (pushedBytes[id] ?? 0) + b);
+        sinks.push(new ShareSink(server, si, s, missing, onPushed, { flushBytes: job.flushBytes, windowBytes: job.flushBytes, streamed: { start: layout.blocksOffset, end: layout.blockTreeOffset }, signal }));
       }
     }),
   );
   sinks.sort((a, b) => a.shnum - b.shnum);
   const shnums = sinks.map((s) => s.shnum);
 
-  await source.feed(shnums, async (segment, blockOf, owned) => {
-    signal?.throwIfAborted();
-    const { offset } = blockRange(layout, segment);
-    await Promise.all(sinks.map((sink) => guardServer(sink.server.id, () => sink.write(offset, blockOf(sink.shnum), owned))));
-    // Not awaited: progress is advisory and must not slow the push.
-    Promise.resolve(job.progress?.(segment + 1, pushedBytes, false)).catch(() => undefined);
-  });
+  try {
+    await source.feed(shnums, async (segment, blockOf, owned) => {
+      signal?.throwIfAborted();
+      const { offset } = blockRange(layout, segment);
+      await Promise.all(sinks.map((sink) => guardServer(sink.server.id, () => sink.write(offset, blockOf(sink.shnum), owned))));
+      // Not awaited: progress is advisory and must not slow the push.
+      Promise.resolve(job.progress?.(segment + 1, pushedBytes, false)).catch(() => undefined);
+    });
+  } catch (err) {
+    // Streamed writes still open would hold their shares' locks on the servers until a timeout.
+    for (const sink of sinks) sink.abandon();
+    throw err;
+  }
   let tails: ShareTails;
   try {
     const t = await source.trailers(shnums);
