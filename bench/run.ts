@@ -58,9 +58,15 @@ async function main(): Promise<void> {
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
   const profileDir = process.argv.includes('--profile') ? path.join(resultsDir, `profiles-${stamp}`) : undefined;
   await section('e2e', () => benchEndToEnd({ sizeMiB, profileDir }), (r) => r);
-  // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
-  const rssMiB = Number(process.argv.find((a) => a.startsWith('--rss-size='))?.slice(11) ?? 4096);
-  if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
+  // The helper must keep up with a fast WAN: the client's link capped at 50 MB/s (--throttle=MBps; 0 skips).
+  const throttle = Number(process.argv.find((a) => a.startsWith('--throttle='))?.slice(11) ?? 50);
+  if (throttle > 0) await section('drain', () => benchEndToEnd({ sizeMiB: Math.min(sizeMiB, 512), throttleMBps: throttle }), (r) => r);
+  // Peak memory as a function of file size: flat is the goal (--rss-sizes=256,1024,4096; 0 skips).
+  const rssArg = process.argv.find((a) => a.startsWith('--rss-sizes=') || a.startsWith('--rss-size='));
+  const rssSizes = (rssArg?.split('=')[1] ?? '256,1024').split(',').map(Number).filter((n) => n > 0 && n !== sizeMiB);
+  for (const rssMiB of rssSizes) {
+    await section(`rss-${rssMiB}MiB`, () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
+  }
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);
