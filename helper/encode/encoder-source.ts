@@ -59,6 +59,9 @@ export interface EncoderInput {
   signal?: AbortSignal;
 }
 
+/** Segments between two reads of the job's current root (the last read is before the trailers, and on any mismatch). */
+const CURRENT_CHECK_EVERY = 64;
+
 /** A spooled segment whose bytes do not hash to its leaf: the spool from `offset` on must be received again. */
 export class SpoolMismatch extends FerryError {
   constructor(
@@ -96,8 +99,8 @@ export class EncoderSource implements BlockSource {
     const prepare = async (i: number): Promise<CodedSegment> => {
       await o.available?.(Math.min(g.size, (i + 1) * g.segmentSize), o.signal);
       const { segment, framed } = await source.read(i);
-      // A replaced hash list first: then the bytes are not wrong, this encode is stale.
-      await this.assertCurrent();
+      // A replaced hash list stops a stale encode early (it is a job-store read: not every segment).
+      if (i % CURRENT_CHECK_EVERY === 0) await this.assertCurrent();
       const coded = await o.encode(g.k, g.n, splitSegment(g, i, segment, i === g.numSegments - 1 ? scratch : undefined), segment.length);
       if (!Array.isArray(coded)) return { blocks: coded.shares, segmentHash: coded.hashes.segment, blockHashes: coded.hashes.blocks, owned: true };
       // An encoder that does not hash: hash here (the spool buffer is intact until segment i+2 is read).
@@ -112,7 +115,11 @@ export class EncoderSource implements BlockSource {
         next.catch(() => undefined); // observed on the next turn
         // The hash of the very bytes coded must be the committed leaf before any block leaves.
         const leaf = o.segmentHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
-        if (!Buffer.from(coded.segmentHash).equals(leaf)) throw new SpoolMismatch(i, i * g.segmentSize, o.crypttextRoot);
+        if (!Buffer.from(coded.segmentHash).equals(leaf)) {
+          // A replaced hash list first: then the bytes are not wrong, this encode is stale.
+          await this.assertCurrent();
+          throw new SpoolMismatch(i, i * g.segmentSize, o.crypttextRoot);
+        }
         await this.spill.add(i, coded.blockHashes);
         await deliver(i, (s) => coded.blocks[s], coded.owned);
       }
