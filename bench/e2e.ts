@@ -11,6 +11,7 @@ import { FERRY_BIN, spawnStorage, waitForListening, type StorageProcess } from '
 import { cpuAtExitFlags, cpuSecondsOf, cpuSecondsOfAll, perGiB, readCpuAtExit } from './lib/cpu.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';
 import { rawPut } from './spool.js';
+import { throttleProxy, type ThrottleProxy } from './lib/throttle-proxy.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 
@@ -44,12 +45,13 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
  * CPU seconds per GiB each kind of process spent on the put. With
  * `profileDir`, the helper and the client write V8 CPU profiles there.
  */
-export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string } = {}): Promise<BenchRow[]> {
+export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; /** Cap the client → helper link (MB/s) with a proxy. */ throttleMBps?: number } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-e2e-'));
   const storage: StorageProcess[] = [];
   let helper: ReturnType<typeof spawn> | undefined;
+  let proxy: ThrottleProxy | undefined;
   try {
     const file = path.join(dir, 'plain.bin');
     await writeRandomFile(file, size);
@@ -61,6 +63,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
     await writeFile(config, JSON.stringify({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [BENCH_CLIENT_TOKEN], storageServers: storage.map((s) => ({ url: s.url, token: BENCH_GRID_TOKEN })) }));
     helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const helperUrl = await waitForListening(helper, 'helper');
+    if (o.throttleMBps) proxy = await throttleProxy(helperUrl, o.throttleMBps);
     const storagePids = storage.map((s) => s.child.pid);
     const helperCpu0 = (await cpuSecondsOf(helper.pid)) ?? 0;
     const storageCpu0 = await cpuSecondsOfAll(storagePids);
@@ -68,7 +71,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
     const t0 = performance.now();
     const client = spawn(
       process.execPath,
-      [...cpuAtExitFlags(), ...profile('client'), FERRY_BIN, 'put', file, '--helper', helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'state'), '--json', '--no-progress'],
+      [...cpuAtExitFlags(), ...profile('client'), FERRY_BIN, 'put', file, '--helper', proxy?.url ?? helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'state'), '--json', '--no-progress'],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FERRY_BENCH_CPU_FILE: clientCpuFile } },
     );
     let out = '';
@@ -95,7 +98,27 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
     const hashMs = totalMs - t.totalMs; // the client hashes before the helper hears of the file
     const raw = mbps(size, rawMs);
     const e2e = mbps(size, totalMs);
+    // The helper's drain: what is left to do once the last byte arrived, against the upload itself.
+    const uploadMs = t.receivedMs ?? NaN;
+    const drainMs = t.totalMs - uploadMs;
+    const drain: BenchRow = {
+      figure: o.throttleMBps ? `helper drain, client link at ${o.throttleMBps} MB/s: last byte -> result / upload time (${sizeMiB} MiB)` : `helper drain on loopback: last byte -> result / upload time (${sizeMiB} MiB)`,
+      value: drainMs / uploadMs,
+      unit: 'x',
+      goal: o.throttleMBps ? '<= 0.1' : '<= 0.5',
+      note: `upload ${Math.round(uploadMs)} ms (${round(mbps(size, uploadMs), 1)} MB/s), then ${Math.round(drainMs)} ms to the result`,
+    };
+    const cpuRows: BenchRow[] = [
+      {
+        figure: `CPU-s per GiB put, all processes (${sizeMiB} MiB${o.throttleMBps ? `, link ${o.throttleMBps} MB/s` : ''})`,
+        value: perGiB(cpu.client + cpu.helper + cpu.storage, size),
+        unit: 'CPU-s/GiB',
+        note: `client ${round(perGiB(cpu.client, size), 1)}, helper ${round(perGiB(cpu.helper, size), 1)}, 10 storage servers ${round(perGiB(cpu.storage, size), 1)}; wall ${round(totalMs / 1000, 1)} s`,
+      },
+    ];
+    if (o.throttleMBps) return [drain, ...cpuRows];
     return [
+      drain,
       {
         figure: `end-to-end ferry put (${sizeMiB} MiB, 10 storage servers)`,
         value: e2e,
@@ -105,12 +128,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
         goal: '>= 0.15x',
         note: `stages: client hashing ~${Math.round(hashMs)} ms, upload ${Math.round(t.receivedMs ?? 0)} ms, encode+push ${Math.round(t.encodeMs)} ms (overlapping), total ${Math.round(totalMs)} ms`,
       },
-      {
-        figure: `CPU-s per GiB put, all processes (${sizeMiB} MiB)`,
-        value: perGiB(cpu.client + cpu.helper + cpu.storage, size),
-        unit: 'CPU-s/GiB',
-        note: `client ${round(perGiB(cpu.client, size), 1)}, helper ${round(perGiB(cpu.helper, size), 1)}, 10 storage servers ${round(perGiB(cpu.storage, size), 1)}; wall ${round(totalMs / 1000, 1)} s`,
-      },
+      ...cpuRows,
       { figure: `CPU-s per GiB put, client`, value: perGiB(cpu.client, size), unit: 'CPU-s/GiB' },
       { figure: `CPU-s per GiB put, helper`, value: perGiB(cpu.helper, size), unit: 'CPU-s/GiB' },
       { figure: `CPU-s per GiB put, storage servers (sum)`, value: perGiB(cpu.storage, size), unit: 'CPU-s/GiB' },
@@ -118,6 +136,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
       { figure: `peak RSS, client (${sizeMiB} MiB put)`, value: clientPeak / MiB, unit: 'MiB', goal: '<= 200' },
     ];
   } finally {
+    await proxy?.close();
     helper?.kill('SIGTERM');
     if (helper && helper.exitCode === null) await once(helper, 'exit');
     await Promise.all(storage.map((s) => s.stop()));
@@ -128,5 +147,6 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string }
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const size = Number(process.argv.find((a) => a.startsWith('--size='))?.slice(7) ?? 1024);
   const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice(10);
-  printTable(await benchEndToEnd({ sizeMiB: size, profileDir }));
+  const throttle = process.argv.find((a) => a.startsWith('--throttle='))?.slice(11);
+  printTable(await benchEndToEnd({ sizeMiB: size, profileDir, throttleMBps: throttle ? Number(throttle) : undefined }));
 }

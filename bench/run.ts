@@ -59,9 +59,15 @@ async function main(): Promise<void> {
   const profileDir = process.argv.includes('--profile') ? path.join(resultsDir, `profiles-${stamp}`) : undefined;
   await section('download', () => benchDownload({ sizeMiB, profileDir }), (r) => r.rows);
   await section('e2e', () => benchEndToEnd({ sizeMiB, profileDir }), (r) => r);
-  // Peak memory is judged on a 4 GiB put (--rss-size to change; 0 skips).
-  const rssMiB = sizeFlag(process.argv.slice(2), 'rss-size', 4096);
-  if (rssMiB > 0 && rssMiB !== sizeMiB) await section('rss', () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
+  // The helper must keep up with a fast WAN: the client's link capped at 50 MB/s (--throttle=MBps; 0 skips).
+  const throttle = Number(process.argv.find((a) => a.startsWith('--throttle='))?.slice(11) ?? 50);
+  if (throttle > 0) await section('drain', () => benchEndToEnd({ sizeMiB: Math.min(sizeMiB, 512), throttleMBps: throttle }), (r) => r);
+  // Peak memory as a function of file size: flat is the goal (--rss-sizes=256M,1G,4G; --rss-size=N one size; 0 skips).
+  const rssArg = process.argv.find((a) => a.startsWith('--rss-sizes='));
+  const rssSizes = rssArg ? rssArg.split('=')[1].split(',').map((text) => sizeFlag([`--rss=${text}`], 'rss', 0)) : process.argv.some((a) => a.startsWith('--rss-size')) ? [sizeFlag(process.argv.slice(2), 'rss-size', 0)] : [256, 1024];
+  for (const rssMiB of rssSizes.filter((n) => n > 0 && n !== sizeMiB)) {
+    await section(`rss-${rssMiB}MiB`, () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
+  }
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { CipherCursor } from '../core/crypto/cipher.js';
+import { cipherPieces } from './cipher-pieces.js';
 import { FerryError } from '../core/errors.js';
 import { throwIfAborted } from './retry.js';
 
@@ -30,7 +31,7 @@ export async function* readChunks(fh: FileHandle, start: number, end: number, ch
   }
 }
 
-/** Ciphertext of [start, end), encrypted on the fly: fresh buffers the caller may keep. */
+/** Ciphertext of [start, end), encrypted on the fly: fresh buffers (of at most CIPHER_PIECE bytes) the caller may keep. */
 export async function* ciphertextChunks(fh: FileHandle, cursor: CipherCursor, end: number, chunkSize: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  for await (const plain of readChunks(fh, cursor.offset, end, chunkSize, signal)) yield cursor.update(plain);
+  for await (const plain of readChunks(fh, cursor.offset, end, chunkSize, signal)) yield* cipherPieces(cursor, plain);
 }

@@ -3,6 +3,7 @@ import { cipherReady, SeekableCipher } from '../core/crypto/cipher.js';
 import { ConvergentKeyHasher, randomKey } from '../core/crypto/convergent-key.js';
 import { fileGeometry, type EncodingParams, type FileGeometry } from '../core/params.js';
 import { framedDigest, netstring, TAGS, taggedHash, taggedHasher } from '../core/tagged-hash.js';
+import { cipherPieces, encryptInto } from './cipher-pieces.js';
 import { readChunks } from './file-source.js';
 
 const HASH_CHUNK = 4 * 1024 * 1024;
@@ -79,10 +80,10 @@ async function segmentHashes(fh: FileHandle, key: Uint8Array, g: FileGeometry, s
   let cur = newSegmentBuffer(free, g.segmentSize);
   let fill = 0;
   for await (const plain of readChunks(fh, 0, g.size, HASH_CHUNK, signal)) {
-    const ct = cursor.update(plain);
-    for (let off = 0; off < ct.length; ) {
-      const take = Math.min(ct.length - off, segmentLength - fill);
-      ct.copy(cur, PREFIX.length + fill, off, off + take);
+    for (let off = 0; off < plain.length; ) {
+      const take = Math.min(plain.length - off, segmentLength - fill);
+      // Straight into the segment's buffer: no ciphertext buffer per read.
+      encryptInto(cursor, plain.subarray(off, off + take), cur, PREFIX.length + fill);
       fill += take;
       off += take;
       if (fill < segmentLength) continue;
@@ -119,6 +120,6 @@ export async function hashSegmentAt(fh: FileHandle, key: Uint8Array, start: numb
   await cipherReady();
   const cursor = new SeekableCipher(key).cursor(start);
   const hasher = taggedHasher(TAGS.crypttextSegment);
-  for await (const plain of readChunks(fh, start, end, HASH_CHUNK)) hasher.update(cursor.update(plain));
+  for await (const plain of readChunks(fh, start, end, HASH_CHUNK)) for (const ct of cipherPieces(cursor, plain)) hasher.update(ct);
   return hasher.digest();
 }

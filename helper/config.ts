@@ -72,6 +72,8 @@ export const HelperConfigSchema = z.strictObject({
       minSegmentSize: size.default(64 * 1024),
       /** Segments per file; also sets the largest check body (their hashes). 2^20 = 1 TiB at the client's 1 MiB segments. */
       maxSegments: z.number().int().min(1).max(2 ** 24).default(2 ** 20),
+      /** n × segment size: the coded blocks of one segment, held in memory while it is encoded and pushed. */
+      maxCodedSegmentBytes: size.default(256 * 1024 * 1024),
       /** Attempts a job gets (a crash mid-attempt counts); then it is failed for good. */
       maxAttempts: z.number().int().min(1).max(1000).default(10),
       /** Done and cancelled jobs are forgotten this long after they finished (a later check asks the grid). */

@@ -82,7 +82,7 @@ export class Helper {
     let encode = o.encode;
     if (!encode) {
       const pool = (this.pool = new CodecPool({ size: Math.max(1, Math.min(4, os.availableParallelism())) }));
-      encode = (k, n, blocks) => pool.encode(k, n, blocks);
+      encode = (k, n, blocks, segmentLength) => pool.encodeHashed(k, n, blocks, segmentLength);
     }
     const queue = (this.queue = new JobQueue(
       jobs,

@@ -23,7 +23,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FerryError, FormatError, type ErrorCode } from '../errors.js';
 import { validateBlocks, validateCodecParams, validateShareNums } from './codec.js';
-import { transferablesOf, type CodecOp, type CodecRequest, type CodecResponse, type SerializedError } from './protocol.js';
+import { transferablesOf, type CodecHashes, type CodecOp, type CodecRequest, type CodecResponse, type SerializedError } from './protocol.js';
+
+export type { CodecHashes } from './protocol.js';
 
 export interface CodecPoolOptions {
   /** Maximum number of worker threads; default os.availableParallelism(). */
@@ -47,7 +49,7 @@ interface Task {
   /** Inputs were packed by us, so buffers the worker hands back are ours to reuse. */
   packed: boolean;
   transfer: ArrayBuffer[];
-  resolve: (blocks: Uint8Array[]) => void;
+  resolve: (blocks: Uint8Array[], hashes?: CodecHashes) => void;
   reject: (err: Error) => void;
 }
 
@@ -131,6 +133,21 @@ export class CodecPool {
     });
   }
 
+  /**
+   * As encode, and the worker also hashes what it coded: the crypttext
+   * segment (the first `segmentLength` bytes of the blocks, i.e. without the
+   * tail's zero padding) and each of the m result blocks, tagged as
+   * core/share-builder.ts crypttextSegmentHash and blockHash are.
+   */
+  encodeHashed(k: number, m: number, blocks: readonly Uint8Array[], segmentLength: number, options?: CodecTaskOptions): Promise<{ shares: Uint8Array[]; hashes: CodecHashes }> {
+    return new Promise((resolve, reject) => {
+      if (!Number.isSafeInteger(segmentLength) || segmentLength < 0) throw new FormatError('INVALID_PARAMETERS', `segment length must be a non-negative integer, got ${segmentLength}`);
+      this.submit('encode', k, m, blocks, undefined, options, () => checkOutputs(options?.outputs, m - k, validateBlocks(blocks, k, 'blocks')), { segmentLength }, (shares, hashes) =>
+        hashes ? resolve({ shares, hashes }) : reject(new FerryError('INTERNAL', 'codec worker sent no hashes')),
+      ).catch(reject);
+    });
+  }
+
   /** The shares numbered shareNums, in that order, as ErasureCodec.encodeShares. */
   encodeShares(k: number, m: number, blocks: readonly Uint8Array[], shareNums: readonly number[], options?: CodecTaskOptions): Promise<Uint8Array[]> {
     return this.submit('encodeShares', k, m, blocks, shareNums, options, () => {
@@ -170,8 +187,14 @@ export class CodecPool {
     shareNums: readonly number[] | undefined,
     options: CodecTaskOptions | undefined,
     validate: () => void,
+    hash?: { segmentLength: number },
+    onHashes?: (blocks: Uint8Array[], hashes?: CodecHashes) => void,
   ): Promise<Uint8Array[]> {
-    return new Promise<Uint8Array[]>((resolve, reject) => {
+    return new Promise<Uint8Array[]>((resolveBlocks, reject) => {
+      const resolve = (blocks: Uint8Array[], hashes?: CodecHashes) => {
+        onHashes?.(blocks, hashes);
+        resolveBlocks(blocks);
+      };
       if (this.closed) throw new FerryError('ABORTED', 'codec pool is closed');
       // Reject bad arguments here, before any buffer is copied or detached.
       validateCodecParams(k, m);
@@ -179,7 +202,7 @@ export class CodecPool {
       const copy = options?.transfer !== true;
       const sent = copy ? this.packed(blocks) : [...blocks];
       const outputs = options?.outputs && [...options.outputs];
-      const req: CodecRequest = { id: this.nextId++, op, k, m, blocks: sent, shareNums: shareNums && [...shareNums], outputs };
+      const req: CodecRequest = { id: this.nextId++, op, k, m, blocks: sent, shareNums: shareNums && [...shareNums], outputs, ...(hash && { hash }) };
       const buffers = [...sent, ...(outputs ?? [])].filter((b): b is Uint8Array => b !== undefined);
       this.queue.push({ req, packed: copy, transfer: transferablesOf(buffers), resolve, reject });
       this.pump();
@@ -234,7 +257,7 @@ export class CodecPool {
           this.spare.push(...res.spare);
           if (this.spare.length > 2 * this.size) this.spare.splice(0, this.spare.length - 2 * this.size);
         }
-        task.resolve(res.blocks);
+        task.resolve(res.blocks, res.hashes);
       }
       this.pump();
     });

@@ -3,9 +3,11 @@
  * results back, transferring their buffers (the worker owns everything it received).
  */
 import { parentPort } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
 import { isFerryError } from '../errors.js';
+import { netstring, TAGS } from '../tagged-hash.js';
 import { ErasureCodec } from './codec.js';
-import { transferablesOf, type CodecRequest, type CodecResponse, type SerializedError } from './protocol.js';
+import { transferablesOf, type CodecHashes, type CodecRequest, type CodecResponse, type SerializedError } from './protocol.js';
 
 const codecs = new Map<string, ErasureCodec>();
 
@@ -53,6 +55,23 @@ function run(req: CodecRequest): Uint8Array[] {
   }
 }
 
+const SEGMENT_TAG = netstring(TAGS.crypttextSegment);
+const BLOCK_TAG = netstring(TAGS.block);
+
+/** The segment's hash (its unpadded bytes, across the k input blocks) and every share block's. */
+function hashesOf(inputs: readonly Uint8Array[], shares: readonly Uint8Array[], segmentLength: number): CodecHashes {
+  const seg = createHash('sha256').update(SEGMENT_TAG);
+  let left = segmentLength;
+  for (const b of inputs) {
+    if (left <= 0) break;
+    seg.update(left >= b.length ? b : b.subarray(0, left));
+    left -= b.length;
+  }
+  const blocks = new Uint8Array(shares.length * 32);
+  shares.forEach((b, i) => blocks.set(createHash('sha256').update(BLOCK_TAG).update(b).digest(), i * 32));
+  return { segment: new Uint8Array(seg.digest()), blocks };
+}
+
 function serializeError(err: unknown): SerializedError {
   if (isFerryError(err)) return { name: err.name, code: err.code, message: err.message };
   if (err instanceof Error) return { name: err.name, message: err.message };
@@ -66,11 +85,12 @@ if (port !== null) {
     let transfer: ArrayBuffer[] = [];
     try {
       const blocks = run(req);
+      const hashes = req.hash && req.op === 'encode' ? hashesOf(req.blocks, blocks, req.hash.segmentLength) : undefined;
       transfer = transferablesOf(blocks);
       const used = new Set(transfer);
       const spare = transferablesOf(req.blocks).filter((b) => !used.has(b));
       transfer.push(...spare);
-      reply = { id: req.id, ok: true, blocks, spare };
+      reply = { id: req.id, ok: true, blocks, spare, ...(hashes && { hashes }) };
     } catch (err) {
       reply = { id: req.id, ok: false, error: serializeError(err) };
     }

@@ -17,6 +17,12 @@ export interface ShareStream {
   body: AsyncIterable<Uint8Array> & { destroy(): void };
 }
 
+/** A write body that arrives while it is sent: exactly `length` bytes. */
+export interface StreamedBody {
+  stream: AsyncIterable<Uint8Array>;
+  length: number;
+}
+
 /** What the helper needs from one storage server. */
 export interface GridClient {
   info(opts?: CallOpts): Promise<{ serverId: string; availableSpace: number }>;
@@ -30,7 +36,8 @@ export interface GridClient {
     shareNumbers: number[],
     opts?: CallOpts,
   ): Promise<{ alreadyHave: number[]; allocated: number[]; missing: Record<string, [number, number][]> }>;
-  write(si: string, shnum: number, offset: number, data: Uint8Array, opts?: CallOpts): Promise<{ complete: boolean }>;
+  /** Acknowledged only once the bytes are durable on the server. */
+  write(si: string, shnum: number, offset: number, data: Uint8Array | StreamedBody, opts?: CallOpts): Promise<{ complete: boolean }>;
   reportCorruption(si: string, shnum: number, reason: string, opts?: CallOpts): Promise<unknown>;
   renewLease(si: string, opts?: CallOpts): Promise<{ expiresAt: number }>;
   /** Drops a partial share this helper was writing. */

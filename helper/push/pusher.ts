@@ -75,19 +75,36 @@ export async function runPasses<T>(o: PassOptions, pass: () => Promise<T>): Prom
   throw o.giveUp(lastError);
 }
 
+export interface ShareTail {
+  header: Uint8Array;
+  trailer: Uint8Array;
+}
+
+/** Share tails produced on demand, so a source need not hold all n at once. */
+export interface ShareTails {
+  get(shnum: number): Promise<ShareTail>;
+  /** Called once every tail was taken (or the push failed). */
+  close?(): Promise<void>;
+}
+
 /** Where blocks come from: the encoder for an upload, regeneration for a repair. */
 export interface BlockSource {
   /**
    * Produces the blocks of every segment, in order, for the share numbers
    * `shnums` (ascending), handing each segment to `deliver` and awaiting it.
+   * `owned`: the blocks are fresh buffers nobody reuses, so sinks may keep
+   * them without copying.
    */
-  feed(shnums: readonly number[], deliver: (segment: number, blockOf: (shnum: number) => Uint8Array) => Promise<void>): Promise<void>;
+  feed(shnums: readonly number[], deliver: (segment: number, blockOf: (shnum: number) => Uint8Array, owned?: boolean) => Promise<void>): Promise<void>;
   /**
    * Once fed: each share's header and trailer. Throws when the shares must
    * not be finished (their bytes do not prove right); they are then dropped.
    */
-  trailers(shnums: readonly number[]): Promise<Map<number, { header: Uint8Array; trailer: Uint8Array }>>;
+  trailers(shnums: readonly number[]): Promise<Map<number, ShareTail> | ShareTails>;
 }
+
+/** Shares finished at once: each holds its trailer (a tree over every segment) until acknowledged. */
+const TAILS_AT_ONCE = 3;
 
 export interface PushJob {
   si: string;
@@ -99,7 +116,7 @@ export interface PushJob {
   savePlacement(placement: Record<string, string>): Promise<void>;
   /** After each segment (and once more with `final` when every share is written). */
   progress?(segmentsDone: number, pushedBytes: Record<string, number>, final: boolean): Promise<void> | void;
-  /** Bytes a sink gathers before one write. */
+  /** Bytes per write: gathered (headers, trailers) or, for blocks, streamed; default 2 MiB gathered, 16 MiB streamed. */
   flushBytes?: number;
   signal?: AbortSignal;
   /** For dropping partial shares that must not be finished. */
@@ -132,37 +149,52 @@ export async function pushShares(job: PushJob, source: BlockSource): Promise<Pus
       for (const s of alloc.alreadyHave) addEdge(alreadyHave, s, id);
       for (const s of alloc.allocated) {
         const missing = alloc.missing[String(s)] ?? [[0, layout.end]];
-        sinks.push(new ShareSink(server, si, s, missing, (b) => (pushedBytes[id] = (pushedBytes[id] ?? 0) + b), job.flushBytes, signal));
+        const onPushed = (b: number) => (pushedBytes[id] = (pushedBytes[id] ?? 0) + b);
+        sinks.push(new ShareSink(server, si, s, missing, onPushed, { flushBytes: job.flushBytes, windowBytes: job.flushBytes, streamed: { start: layout.blocksOffset, end: layout.blockTreeOffset }, signal }));
       }
     }),
   );
   sinks.sort((a, b) => a.shnum - b.shnum);
   const shnums = sinks.map((s) => s.shnum);
 
-  await source.feed(shnums, async (segment, blockOf) => {
-    signal?.throwIfAborted();
-    const { offset } = blockRange(layout, segment);
-    await Promise.all(sinks.map((sink) => guardServer(sink.server.id, () => sink.write(offset, blockOf(sink.shnum)))));
-    // Not awaited: progress is advisory and must not slow the push.
-    Promise.resolve(job.progress?.(segment + 1, pushedBytes, false)).catch(() => undefined);
-  });
-  let trailers: Map<number, { header: Uint8Array; trailer: Uint8Array }>;
   try {
-    trailers = await source.trailers(shnums);
+    await source.feed(shnums, async (segment, blockOf, owned) => {
+      signal?.throwIfAborted();
+      const { offset } = blockRange(layout, segment);
+      await Promise.all(sinks.map((sink) => guardServer(sink.server.id, () => sink.write(offset, blockOf(sink.shnum), owned))));
+      // Not awaited: progress is advisory and must not slow the push.
+      Promise.resolve(job.progress?.(segment + 1, pushedBytes, false)).catch(() => undefined);
+    });
+  } catch (err) {
+    // Streamed writes still open would hold their shares' locks on the servers until a timeout.
+    for (const sink of sinks) sink.abandon();
+    throw err;
+  }
+  let tails: ShareTails;
+  try {
+    const t = await source.trailers(shnums);
+    tails = t instanceof Map ? { get: async (s) => t.get(s)! } : t;
   } catch (err) {
     await abortSinks(sinks, job.abortTimeoutMs ?? 30_000);
     throw err;
   }
-  await Promise.all(
-    sinks.map((sink) =>
-      guardServer(sink.server.id, async () => {
-        const t = trailers.get(sink.shnum)!;
-        await sink.write(0, t.header);
-        await sink.write(layout.blockTreeOffset, t.trailer);
-        await sink.finish();
-      }),
-    ),
-  );
+  try {
+    const queue = [...sinks];
+    const finishOne = async (): Promise<void> => {
+      for (let sink = queue.shift(); sink; sink = queue.shift()) {
+        const s = sink;
+        const t = await tails.get(s.shnum);
+        await guardServer(s.server.id, async () => {
+          await s.write(0, t.header, true);
+          await s.write(layout.blockTreeOffset, t.trailer, true);
+          await s.finish();
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TAILS_AT_ONCE, sinks.length) }, finishOne));
+  } finally {
+    await tails.close?.();
+  }
   await job.progress?.(layout.geometry.numSegments, pushedBytes, true);
   return { alreadyHave, pushed: sinks.map((s) => ({ shnum: s.shnum, server: s.server.id })), pushedBytes };
 }

@@ -4,7 +4,20 @@
  * against StorageClient over a real server, so the two cannot drift apart.
  */
 import { FerryError } from '../../../core/errors.js';
-import type { CallOpts, GridClient, GridServer, ShareStream } from '../../../helper/grid/grid.js';
+import type { CallOpts, GridClient, GridServer, ShareStream, StreamedBody } from '../../../helper/grid/grid.js';
+
+/** A streamed body's bytes; fewer or more than promised is refused as a server would. `check` sees the count so far. */
+async function collect(body: StreamedBody, check: (received: number) => void): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  for await (const part of body.stream) {
+    parts.push(part);
+    check((received += part.length));
+  }
+  const data = Buffer.concat(parts);
+  if (data.length !== body.length) throw new FerryError('INVALID_RANGE', `body has ${data.length} bytes, promised ${body.length}`);
+  return data;
+}
 
 interface StoredShare {
   bytes: Uint8Array;
@@ -113,9 +126,13 @@ export class MemoryStorage implements GridClient {
     return { alreadyHave, allocated, missing };
   }
 
-  async write(si: string, shnum: number, offset: number, data: Uint8Array, opts?: CallOpts) {
+  async write(si: string, shnum: number, offset: number, body: Uint8Array | StreamedBody, opts?: CallOpts) {
     this.check(opts);
     const limit = this.faults.failWritesAfter;
+    // A server failing mid-body fails the write as soon as it gets there.
+    const data = body instanceof Uint8Array ? body : await collect(body, (got) => {
+      if (limit !== undefined && this.bytesWritten + got > limit) throw new FerryError('UPSTREAM_ERROR', `${this.serverId}: connection reset`);
+    });
     if (limit !== undefined && this.bytesWritten + data.length > limit) throw new FerryError('UPSTREAM_ERROR', `${this.serverId}: connection reset`);
     const share = this.shares.get(si)?.get(shnum);
     if (!share) throw new FerryError('NOT_FOUND', `share ${shnum} of ${si} was not allocated`);
