@@ -116,18 +116,27 @@ describe('pinned HTTPS', () => {
   });
 
   it('works with curl --pinnedpubkey (the operations.md line), if curl is installed', async () => {
-    let curl = true;
     try {
       execFileSync('curl', ['--version'], { stdio: 'ignore' });
     } catch {
-      curl = false;
+      return;
     }
-    if (!curl) return;
     // Asynchronously: the server answers from this process.
     const run = promisify(execFile);
     expect((await run('curl', ['-sS', '-k', '--pinnedpubkey', identity.curlPin, `${server.url}/`])).stdout).toBe('hello');
     expect((await run('curl', ['-sS', '--cacert', identity.certFile, `${server.url}/`])).stdout).toBe('hello');
     await expect(run('curl', ['-sS', '-k', '--pinnedpubkey', `sha256//${'A'.repeat(43)}=`, `${server.url}/`])).rejects.toThrow(/pinned|public key/i);
+  });
+
+  it('works with wget --ca-certificate (the operations.md line), if wget is installed', async () => {
+    const run = promisify(execFile);
+    try {
+      await run('wget', ['--version']);
+    } catch {
+      return;
+    }
+    expect((await run('wget', ['-q', '-O', '-', `--ca-certificate=${identity.certFile}`, `${server.url}/`])).stdout).toBe('hello');
+    await expect(run('wget', ['-q', '-O', '-', `${server.url}/`])).rejects.toThrow();
   });
 });
 
