@@ -10,6 +10,7 @@ import { assertSecureTransport, formatPinnedAddress, parseServerAddress } from '
 import { selfSignedCertificate, generateKey } from '../../../runtime/tls/certificate.js';
 import { connectOptions, PinMismatchError } from '../../../runtime/tls/dispatcher.js';
 import { loadOrCreateIdentity, type TlsIdentity } from '../../../runtime/tls/identity.js';
+import { listenerIdentity } from '../../../runtime/tls/setting.js';
 import { tempDir } from '../../support/tmp.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -155,5 +156,19 @@ describe('addresses', () => {
     expect(() => assertSecureTransport(parseServerAddress('http://127.0.0.2:7000'), { what: 'storage server' })).not.toThrow();
     expect(() => assertSecureTransport(parseServerAddress('http://[::1]:7000'), { what: 'storage server' })).not.toThrow();
     expect(() => assertSecureTransport(parseServerAddress('https://10.0.0.5:7000'), { what: 'storage server' })).not.toThrow();
+  });
+
+  it('a listener off loopback always gets TLS; plain http only on loopback or with allowInsecureHttp', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const o = { dir, what: 'the helper', defaultOn: false };
+      await expect(listenerIdentity({ ...o, setting: undefined, host: '127.0.0.1' })).resolves.toBeUndefined();
+      expect((await listenerIdentity({ ...o, setting: undefined, host: '0.0.0.0' }))?.pin).toMatch(/^[a-z2-7]{52}$/);
+      await expect(listenerIdentity({ ...o, setting: false, host: '0.0.0.0' })).rejects.toThrow(/in clear/);
+      await expect(listenerIdentity({ ...o, setting: false, host: '0.0.0.0', allowInsecureHttp: true })).resolves.toBeUndefined();
+      expect(await listenerIdentity({ ...o, setting: true, host: '127.0.0.1' })).toBeDefined();
+    } finally {
+      await cleanup();
+    }
   });
 });
