@@ -25,7 +25,7 @@ import { etagOf, parseReadCap, verifyCapOf } from '../core/capability.js';
 import { FerryError } from '../core/errors.js';
 import { requestFile } from './download/gateway-request.js';
 import { PartFile } from './download/part-file.js';
-import { createAgent, HelperError, networkError } from './http.js';
+import { createAgent, HelperError, helperBase, networkError } from './http.js';
 import { abortedError, backoffDelay, DEFAULT_RETRY, sleep, throwIfAborted, type RetryPolicy } from './retry.js';
 
 export interface DownloadProgress {
@@ -73,7 +73,7 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
   const rc = parseReadCap(cap);
   const etag = etagOf(verifyCapOf(rc));
   const size = rc.size;
-  const url = `${options.helperUrl.replace(/\/+$/, '')}/uri/${encodeURIComponent(cap)}`;
+  const url = `${helperBase(options.helperUrl)}/uri/${encodeURIComponent(cap)}`;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const signal = options.signal;
   throwIfAborted(signal);
@@ -94,7 +94,7 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
     sink = streamSink(dest, signal);
   }
   const resumedFrom = sink.offset;
-  const agent: Dispatcher = options.dispatcher ?? createAgent();
+  const agent: Dispatcher = options.dispatcher ?? createAgent(options.helperUrl);
   let requests = 0;
   try {
     for (let failures = 0; ; ) {
