@@ -14,14 +14,17 @@ interface HelperFlags {
   logLevel?: LogLevel;
 }
 
-/** Reads the JSON config; flags override single keys; a relative dataDir is relative to the file (or, as a flag, to the cwd). */
-export function loadHelperConfig(flags: HelperFlags): Promise<HelperConfig> {
-  return readConfigFile(flags.config, {
+/** Reads the JSON config; flags override single keys; a relative dataDir or tls file is relative to the file (or, as a flag, to the cwd). */
+export async function loadHelperConfig(flags: HelperFlags): Promise<HelperConfig> {
+  const config = await readConfigFile(flags.config, {
     schema: { parse: parseHelperConfig },
     label: 'helper',
     pathKeys: ['dataDir'],
     overrides: { port: flags.port, host: flags.host, dataDir: flags.dataDir === undefined ? undefined : path.resolve(flags.dataDir) },
   });
+  if (typeof config.tls !== 'object') return config;
+  const base = path.dirname(path.resolve(flags.config));
+  return { ...config, tls: { cert: path.resolve(base, config.tls.cert), key: path.resolve(base, config.tls.key) } };
 }
 
 /** `ferry helper --config FILE`: runs the upload helper until SIGINT/SIGTERM. */

@@ -4,6 +4,7 @@ import { base32Encode } from '../core/base32.js';
 import { readFileIfExists, unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
 import { ensurePrivateDir, readOrCreateSecretFile } from '../runtime/fs/secret-file.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
+import { loadOrCreateIdentity } from '../runtime/tls/identity.js';
 import { parseHelperConfig, type HelperConfig, type HelperConfigInput } from '../helper/config.js';
 import { startHelper, type RunningHelper } from '../helper/start.js';
 import { startStorageServer, type RunningStorageServer, type StorageServerOptions } from '../storage/server.js';
@@ -18,11 +19,14 @@ import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_N } from '../core/params.js';
  *   DIR/client.json    helper URL + client token (0600): what `ferry put` reads
  *   DIR/admin-token    the helper's admin token (0600)
  *   DIR/grid-token     the grid token every storage server takes (0600), unless tokenFile names another file
- *   DIR/grid.json      live URLs while the grid runs (removed on clean exit)
+ *   DIR/grid.json      live addresses while the grid runs (removed on clean exit);
+ *                      storage servers as https://127.0.0.1:PORT/#spki=PIN
  *   DIR/helper/        helper data (jobs, spools)
- *   DIR/storage-<i>/   storage server i
+ *   DIR/storage-<i>/   storage server i (its TLS key and certificate in tls/)
  *
- * Tokens are generated on first start and kept. Storage servers take fresh
+ * The helper talks to its storage servers over TLS, pinned by key as any
+ * helper would across hosts; the client talks to the helper over loopback http.
+ * Tokens and keys are generated on first start and kept. Storage servers take fresh
  * ephemeral ports each start; their ids come from their dirs, so share maps
  * stay meaningful.
  *
@@ -67,7 +71,8 @@ export interface GridFile {
   pid: number;
   helperUrl: string;
   adminUrl?: string;
-  storage: { url: string; serverId: string }[];
+  /** `url` is the pinned address (https://host:port/#spki=pin): what another helper would be configured with. */
+  storage: { url: string; serverId: string; pin?: string }[];
   startedAt: number;
 }
 
@@ -110,14 +115,17 @@ export async function startStorageServers(o: {
   log?: Logger;
   /** More settings for every server (tests: no sweep on start, a short close grace). */
   options?: Partial<StorageServerOptions>;
+  /** Serve HTTPS with a self-signed certificate kept in each server's dir (default true). */
+  tls?: boolean;
 }): Promise<RunningStorageServer[]> {
   const log = o.log ?? silentLogger();
   const storage: RunningStorageServer[] = [];
   try {
     for (let i = 0; i < o.count; i++) {
-      storage.push(
-        await startStorageServer({ ...o.options, dir: path.join(o.dir, `storage-${i}`), host: o.host ?? '127.0.0.1', port: 0, token: o.token, logger: log.child({ storage: i }) }),
-      );
+      const dir = path.join(o.dir, `storage-${i}`);
+      const host = o.host ?? '127.0.0.1';
+      const tls = o.tls === false ? undefined : await loadOrCreateIdentity({ dir, host });
+      storage.push(await startStorageServer({ tls, ...o.options, dir, host, port: 0, token: o.token, logger: log.child({ storage: i }) }));
     }
   } catch (err) {
     for (const s of storage) await s.close().catch(() => undefined);
@@ -215,7 +223,7 @@ export async function startLocalGrid(o: LocalGridOptions): Promise<LocalGrid> {
   const helperUrl = helper.url;
   const adminUrl = helper.adminUrl ? `${helper.adminUrl}/admin/` : undefined;
   await writeFileDurable(path.join(home, CLIENT_FILE), `${JSON.stringify({ helperUrl, token: clientToken }, null, 2)}\n`, { mode: 0o600 });
-  const info: GridFile = { pid: process.pid, helperUrl, adminUrl, storage: storage.map((s) => ({ url: s.url, serverId: s.serverId })), startedAt: Date.now() };
+  const info: GridFile = { pid: process.pid, helperUrl, adminUrl, storage: storage.map((s) => ({ url: s.url, serverId: s.serverId, pin: s.pin })), startedAt: Date.now() };
   await writeFileDurable(path.join(home, GRID_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   let closing: Promise<void> | undefined;

@@ -44,7 +44,7 @@ async function gather(cmd: Command): Promise<StatusReport> {
   report.transfers = records.map(({ key: _key, id: _id, ...r }) => r);
   if (!settings) return report;
 
-  const agent = createAgent();
+  const agent = createAgent(settings.helperUrl);
   try {
     const api = new HelperApi(settings.helperUrl, { agent, token: settings.token, retry: { attempts: 0, baseMs: 0, maxMs: 0 }, timeoutMs: 10_000 }) // a loaded helper is slow, not down;
     report.helper = { url: api.base, reachable: false };

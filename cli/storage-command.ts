@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolveStorageConfig, type StorageConfig, type StorageFlags } from '../storage/config.js';
-import { STORAGE_API_PREFIX } from '../storage/protocol.js';
+import { listenerIdentity } from '../runtime/tls/setting.js';
 import { startStorageServer } from '../storage/server.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal, withPortHint } from './daemon.js';
@@ -22,21 +22,26 @@ async function storageConfig(flags: StorageFlags): Promise<StorageConfig> {
 export function registerStorageCommand(program: Command): void {
   const command = program
     .command('storage')
-    .description('run a storage server (HTTP API under /storage/v1)')
+    .description('run a storage server (HTTPS API under /storage/v1; prints its pinned address)')
     .option('--dir <dir>', 'data directory (created if missing)')
     .option('--port <port>', 'TCP port to listen on (0 picks a free one)')
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--token-file <file>', 'file holding the grid token (default: DIR/grid-token, generated on first start)')
     .option('--reserved-space <size>', 'space to keep free on the disk, e.g. 10G, 512MiB (default 0)')
-    .option('--max-share-size <size>', 'largest share accepted (default 64GiB)');
+    .option('--max-share-size <size>', 'largest share accepted (default 64GiB)')
+    .option('--tls-cert <file>', 'serve this certificate (PEM; default: a self-signed one kept in DIR/tls)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option('--no-tls', 'serve plain http (loopback binds only)');
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL')
     .option('--config <file>', 'JSON config file with the same settings (flags win)')
     .action(async (flags: StorageFlags) => {
       const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
+      const tls = await listenerIdentity({ setting: config.tls, defaultOn: true, host: config.host, dir: config.dir, allowInsecureHttp: config.allowInsecureHttp, what: 'the storage server' });
       const server = await withPortHint('storage', config.host, config.port, () =>
         startStorageServer({
+          tls,
           dir: config.dir,
           host: config.host,
           port: config.port,
@@ -52,7 +57,11 @@ export function registerStorageCommand(program: Command): void {
       );
       await serveUntilSignal({
         name: 'storage',
-        banner: listeningLine('storage', `${server.url}${STORAGE_API_PREFIX}`, `server id ${server.serverId}, data in ${config.dir}`),
+        // The address is what a helper's storageServers entry takes, pin included.
+        banner: [
+          listeningLine('storage', server.url, `server id ${server.serverId}, data in ${config.dir}`),
+          ...(tls ? [`  key pin: ${tls.pin} (curl --pinnedpubkey ${tls.curlPin}); certificate ${tls.certFile}`] : []),
+        ].join('\n'),
         close: () => server.close(),
       });
     });

@@ -13,7 +13,7 @@ import { formatVerifyCap, toVerifyCap } from '../core/capability.js';
 import { FerryError, type ErrorCode } from '../core/errors.js';
 import { fileGeometry, MAX_SEGMENT_SIZE_LIMIT } from '../core/params.js';
 import { CheckReport, HELPER_PATHS, RepairJobView, RepairResult, RepairStarted } from '../helper/protocol.js';
-import { callJson, createAgent, type CallContext } from './http.js';
+import { callJson, createAgent, helperBase, type CallContext } from './http.js';
 import { parseHelperAnswer } from './helper-api.js';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from './retry.js';
 
@@ -67,9 +67,9 @@ export function verifyCapFor(cap: string): string {
 }
 
 async function withContext<T>(o: HelperTarget, timeoutMs: number, fn: (ctx: CallContext, base: string) => Promise<T>): Promise<T> {
-  const agent = createAgent();
+  const agent = createAgent(o.helperUrl);
   try {
-    return await fn({ agent, token: o.token, signal: o.signal, retry: o.retry ?? DEFAULT_RETRY, timeoutMs }, o.helperUrl.replace(/\/+$/, ''));
+    return await fn({ agent, token: o.token, signal: o.signal, retry: o.retry ?? DEFAULT_RETRY, timeoutMs }, helperBase(o.helperUrl));
   } finally {
     await agent.destroy();
   }

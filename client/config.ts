@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { FerryError } from '../core/errors.js';
 import { ConfigFileError, loadConfigFile } from '../runtime/config-file.js';
+import { assertSecureTransport, parseServerAddress } from '../runtime/tls/address.js';
 
 /**
  * Where the client finds its helper and keeps its state.
@@ -19,8 +20,11 @@ export const CLIENT_FILE = 'client.json';
 export const DEFAULT_HOME = '.ferry';
 
 export const ClientFile = z.object({
+  /** `http://127.0.0.1:3456` (loopback), `https://helper.example` (CA-signed) or `https://host:port/#spki=<pin>` (pinned). */
   helperUrl: z.url(),
   token: z.string().min(1),
+  /** Allow plain http to a helper off this machine (the token and read-caps cross the network in clear). */
+  allowInsecureHttp: z.boolean().optional(),
 });
 export type ClientFile = z.infer<typeof ClientFile>;
 
@@ -93,10 +97,14 @@ export async function resolveClientSettings(
     );
   }
   if (!z.url().safeParse(helperUrl).success || !/^https?:/.test(helperUrl)) throw new FerryError('INVALID_PARAMETERS', `helper URL must be http(s)://..., got ${JSON.stringify(helperUrl)}`);
+  const allowInsecureHttp = file?.allowInsecureHttp === true || env.FERRY_ALLOW_INSECURE_HTTP === '1';
+  assertSecureTransport(parseServerAddress(helperUrl, 'helper URL'), { what: 'the helper', allowInsecureHttp, setting: '"allowInsecureHttp": true in client.json (or FERRY_ALLOW_INSECURE_HTTP=1)' });
   return { home, helperUrl: helperBaseUrl(helperUrl), token, stateDir: o.stateDir ? path.resolve(cwd, o.stateDir) : defaultStateDir(home, env) };
 }
 
-/** The helper's base URL: the API URL `ferry helper` prints (…/helper/v1) is accepted as well. */
+/** The helper's base URL: the API URL `ferry helper` prints (…/helper/v1) is accepted as well (a pin fragment is kept). */
 export function helperBaseUrl(url: string): string {
-  return url.replace(/\/+$/, '').replace(/\/helper\/v1$/, '');
+  const hash = url.indexOf('#');
+  const [base, fragment] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
+  return base.replace(/\/+$/, '').replace(/\/helper\/v1$/, '') + fragment;
 }

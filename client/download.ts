@@ -102,7 +102,8 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
     sink = streamSink(dest, signal);
   }
   const resumedFrom = sink.offset;
-  const agent: Dispatcher = options.dispatcher ?? createAgent();
+  // A foreign gateway (a cap URL elsewhere) is verified the normal way, not against the helper's pin.
+  const agent: Dispatcher = options.dispatcher ?? createAgent(target.configured ? options.helperUrl : undefined);
   let requests = 0;
   let answered = false;
   try {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { FerryError } from '../core/errors.js';
 import { CheckAnswer, HELPER_PATHS, HelperInfo, jobPath, UploadJobView, type CheckRequest } from '../helper/protocol.js';
-import { callJson, type CallContext } from './http.js';
+import { callJson, helperBase, type CallContext } from './http.js';
 
 /**
  * The helper's client API (docs/protocol.md; the contract is
@@ -26,7 +26,7 @@ export class HelperApi {
     helperUrl: string,
     private readonly ctx: CallContext,
   ) {
-    this.base = helperUrl.replace(/\/+$/, '');
+    this.base = helperBase(helperUrl);
   }
 
   async info(): Promise<HelperInfo> {

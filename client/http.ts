@@ -1,6 +1,8 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { FerryError, type ErrorCode } from '../core/errors.js';
 import { decodeErrorBody } from '../runtime/http/errors.js';
+import { parseServerAddress } from '../runtime/tls/address.js';
+import { connectOptions } from '../runtime/tls/dispatcher.js';
 import { abortedError, backoffDelay, parseRetryAfter, retryableStatus, sleep, type RetryPolicy } from './retry.js';
 
 /** An error answer from the helper (or no answer at all), with what the retry loop needs to know. */
@@ -23,9 +25,18 @@ export class HelperError extends FerryError {
  * One connection pool per transfer, so that closing it (on success, error or
  * abort) provably leaves no socket behind. undici's own header/body timeouts
  * are off: a long PATCH is fine, a stalled one is cut by our watchdog.
+ * A pinned helper address (`https://host:port/#spki=<pin>`) gets a pool that
+ * accepts that key and nothing else; any other https address is verified the
+ * normal way (CA + host name).
  */
-export function createAgent(): Agent {
-  return new Agent({ connections: 4, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
+export function createAgent(helperUrl?: string): Agent {
+  const address = helperUrl === undefined ? { pins: undefined } : parseServerAddress(helperUrl, 'helper address');
+  return new Agent({ connections: 4, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0, connect: connectOptions(address, { timeoutMs: 15_000 }) });
+}
+
+/** The helper address requests are built on: without its pin fragment and trailing slash. */
+export function helperBase(helperUrl: string): string {
+  return parseServerAddress(helperUrl, 'helper address').base;
 }
 
 /** Reads an error body (`{ error, message, ...details }` from Ferry, anything from a proxy) into a HelperError. */

@@ -113,7 +113,7 @@ async function uploadFile(filePath: string, o: UploadOptions & { stateDir: strin
   const started = Date.now();
   throwIfAborted(o.signal);
   const retry = { ...DEFAULT_RETRY, ...o.retry };
-  const agent = createAgent();
+  const agent = createAgent(o.helperUrl);
   const ctx = { agent, token: o.token, signal: o.signal, retry };
   const api = new HelperApi(o.helperUrl, ctx);
   const journal = new Journal(path.join(o.stateDir, JOURNAL_DIR));

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_MAX_SEGMENT_SIZE, DEFAULT_N, MAX_SEGMENT_SIZE_LIMIT, MAX_SHARES } from '../core/params.js';
 import { parseDuration } from '../runtime/duration.js';
 import { parseSize } from '../runtime/size.js';
+import { assertSecureTransport, parseServerAddress } from '../runtime/tls/address.js';
+import { TlsSetting } from '../runtime/tls/setting.js';
 
 /** A size ("64MiB") or duration ("7d") in the file: a number, or text for `parse`. */
 const unitValue = (parse: (value: string | number) => number) =>
@@ -36,6 +38,14 @@ export const HelperConfigSchema = z.strictObject({
       probeInterval: duration.default(30_000),
     })
     .prefault({}),
+  /**
+   * HTTPS for the client API (and gateway) and the admin listener: { cert, key } files, true (a self-signed
+   * certificate kept in dataDir/tls), false (plain http: loopback binds only). Unset: https on a non-loopback bind.
+   */
+  tls: TlsSetting.optional(),
+  /** Allow plain http where tokens or caps would leave the machine (a storage server's http:// address off loopback). */
+  allowInsecureHttp: z.boolean().default(false),
+  /** Storage servers by address: `https://host:port/#spki=<pin>` as `ferry storage` prints it. */
   storageServers: z.array(z.strictObject({ url: z.url(), token: z.string().min(1) })).default([]),
   defaults: z
     .strictObject({
@@ -108,5 +118,6 @@ export function parseHelperConfig(input: unknown): HelperConfig {
   if (!(k <= happy && happy <= n)) throw new Error(`config defaults need k <= happy <= n, got k=${k} happy=${happy} n=${n}`);
   if (c.defaults.maxSegmentSize < c.limits.minSegmentSize) throw new Error(`config defaults.maxSegmentSize (${c.defaults.maxSegmentSize}) is below limits.minSegmentSize (${c.limits.minSegmentSize}): clients would be refused`);
   if (c.adminToken !== undefined && c.clientTokens.includes(c.adminToken)) throw new Error('adminToken must differ from every client token');
+  for (const s of c.storageServers) assertSecureTransport(parseServerAddress(s.url, 'storageServers url'), { what: 'storage server', allowInsecureHttp: c.allowInsecureHttp });
   return c;
 }

@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { StorageClient } from '../storage/client.js';
 import { listen, type Listening } from '../runtime/http/listen.js';
 import { onSignal } from '../runtime/signals.js';
+import { listenerIdentity } from '../runtime/tls/setting.js';
 import type { Logger } from '../runtime/log.js';
 import { Admin } from './admin/admin.js';
 import { createAdminApp } from './admin/app.js';
@@ -45,9 +46,9 @@ export function reloadOnHangup(running: RunningHelper, load: () => Promise<Helpe
 }
 
 export const storageClientFactory =
-  (connections: number): ClientFactory =>
+  (connections: number, allowInsecureHttp = false): ClientFactory =>
   (e) =>
-    new StorageClient({ url: e.url, token: e.token, connections });
+    new StorageClient({ url: e.url, token: e.token, connections, allowInsecureHttp });
 
 /** The helper's client API, with its gateway. */
 export function helperApp(helper: Helper): Express {
@@ -97,13 +98,16 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
     config,
     log: o.log,
     encode: o.encode,
-    clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer),
+    clientFactory: o.clientFactory ?? storageClientFactory(config.limits.connectionsPerServer, config.allowInsecureHttp),
   });
   warnAboutGrid(helper, config);
+  const identity = (host: string, what: string) =>
+    listenerIdentity({ setting: config.tls, defaultOn: false, host, dir: config.dataDir, allowInsecureHttp: config.allowInsecureHttp, what });
   const app = helperApp(helper);
   let l: Listening;
   try {
-    l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
+    const tls = await identity(config.host, 'the helper');
+    l = await listen(app, { host: config.host, port: config.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections, tls });
   } catch (err) {
     // A port in use must not leave the job store locked and the worker threads running.
     await helper.close();
@@ -114,7 +118,8 @@ export async function startHelper(config: HelperConfig, o: { log?: Logger; encod
   if (config.adminToken) {
     const a = await Admin.open(helper.adminDeps());
     try {
-      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections });
+      const tls = await identity(config.admin.host, 'the admin listener');
+      const al = await listen(createAdminApp(a), { host: config.admin.host, port: config.admin.port, idleTimeoutMs: config.limits.idleTimeout, maxConnections: config.limits.maxConnections, tls });
       admin = { admin: a, url: al.url, close: () => al.close() };
       helper.log.info({ url: `${al.url}/admin/` }, 'admin listening');
     } catch (err) {

@@ -17,6 +17,8 @@ import { formatStorageIndex, parseStorageIndex } from '../core/storage-index.js'
 import { decodeErrorBody } from '../runtime/http/errors.js';
 import { formatRangeHeader, parseContentRange } from '../runtime/http/range.js';
 import { discardBody } from '../runtime/http/discard.js';
+import { assertSecureTransport, parseServerAddress } from '../runtime/tls/address.js';
+import { connectOptions } from '../runtime/tls/dispatcher.js';
 import {
   AllocateResponse,
   CorruptionResponse,
@@ -35,8 +37,15 @@ export interface CallOptions {
 }
 
 export interface StorageClientOptions {
-  /** Server origin, optionally with a path prefix: `http://host:port` (the API is under /storage/v1). */
+  /**
+   * The server's address, optionally with a path prefix: `https://host:port/#spki=<pin>`
+   * (the pin is checked on every connection, and nothing else), `https://host:port`
+   * (normal certificate verification) or `http://host:port` (loopback only, unless
+   * allowInsecureHttp). The API is under /storage/v1.
+   */
   url: string;
+  /** Allow plain http to a non-loopback server (the grid token crosses the network in clear). */
+  allowInsecureHttp?: boolean;
   /** The grid token. */
   token: string;
   /** Connections to this server at most (default 8). */
@@ -91,8 +100,9 @@ export class StorageClient {
   readonly #auth: string;
 
   constructor(options: StorageClientOptions) {
-    const url = new URL(options.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FerryError('INVALID_PARAMETERS', `unsupported URL ${options.url}`);
+    const address = parseServerAddress(options.url, 'storage server address');
+    assertSecureTransport(address, { what: 'storage server', allowInsecureHttp: options.allowInsecureHttp });
+    const url = address.url;
     this.url = options.url;
     this.#prefix = `${url.pathname.replace(/\/+$/, '')}${STORAGE_API_PREFIX}`;
     this.#auth = `Bearer ${options.token}`;
@@ -103,6 +113,7 @@ export class StorageClient {
         connections: options.connections ?? 8,
         headersTimeout: options.headersTimeoutMs ?? 60_000,
         bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+        connect: connectOptions(address),
       });
   }
 

@@ -9,6 +9,7 @@ import { loadConfigFile } from '../runtime/config-file.js';
 import { parseDuration } from '../runtime/duration.js';
 import { LogLevelSchema, parseLogLevel, type LogLevel } from '../runtime/log.js';
 import { parseSize } from '../runtime/size.js';
+import { TlsSetting } from '../runtime/tls/setting.js';
 import { DAY_MS, DEFAULT_MAX_SHARE_SIZE } from './store/disk-store.js';
 import { DEFAULT_MAX_WRITE_SIZE } from './server.js';
 
@@ -27,6 +28,9 @@ export const StorageConfigFile = z.strictObject({
   leaseDuration: DurationValue.optional(),
   sweepInterval: DurationValue.optional(),
   logLevel: LogLevelSchema.optional(),
+  /** { cert, key } files, true (self-signed, kept in DIR/tls; the default) or false (plain http, loopback binds only). */
+  tls: TlsSetting.optional(),
+  allowInsecureHttp: z.boolean().optional(),
 });
 export type StorageConfigFile = z.infer<typeof StorageConfigFile>;
 
@@ -40,6 +44,10 @@ export interface StorageFlags {
   maxShareSize?: string;
   logLevel?: string;
   config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** commander's --no-tls: false. */
+  tls?: boolean;
 }
 
 export interface StorageConfig {
@@ -54,6 +62,8 @@ export interface StorageConfig {
   defaultLeaseMs: number;
   sweepIntervalMs: number;
   logLevel: LogLevel | undefined;
+  tls: TlsSetting;
+  allowInsecureHttp: boolean;
 }
 
 function convert<T>(what: string, value: string | number, parse: (v: string | number) => T): T {
@@ -70,9 +80,12 @@ function parsePort(value: string | number): number {
   return n;
 }
 
-/** Reads the JSON config file; `dir` and `tokenFile` in it are relative to the file. */
-export function loadStorageConfigFile(file: string): Promise<StorageConfigFile> {
-  return loadConfigFile(file, { schema: StorageConfigFile, label: 'storage', pathKeys: ['dir', 'tokenFile'] });
+/** Reads the JSON config file; `dir`, `tokenFile` and `tls` files in it are relative to the file. */
+export async function loadStorageConfigFile(file: string): Promise<StorageConfigFile> {
+  const c = await loadConfigFile(file, { schema: StorageConfigFile, label: 'storage', pathKeys: ['dir', 'tokenFile'] });
+  if (typeof c.tls !== 'object') return c;
+  const base = path.dirname(path.resolve(file));
+  return { ...c, tls: { cert: path.resolve(base, c.tls.cert), key: path.resolve(base, c.tls.key) } };
 }
 
 /** Merges flags over the config file over defaults, and validates the result. */
@@ -98,5 +111,14 @@ export async function resolveStorageConfig(flags: StorageFlags): Promise<Storage
     defaultLeaseMs: convert('leaseDuration', file.leaseDuration ?? 31 * DAY_MS, parseDuration),
     sweepIntervalMs: Math.max(1000, convert('sweepInterval', file.sweepInterval ?? 3_600_000, parseDuration)),
     logLevel: logLevel === undefined ? undefined : parseLogLevel(logLevel),
+    tls: tlsSetting(flags, file.tls),
+    allowInsecureHttp: file.allowInsecureHttp ?? false,
   };
+}
+
+function tlsSetting(flags: StorageFlags, file: TlsSetting | undefined): TlsSetting {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) return { cert: path.resolve(flags.tlsCert), key: path.resolve(flags.tlsKey) };
+  if (flags.tls === false) return false;
+  return file ?? true;
 }

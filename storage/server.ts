@@ -10,6 +10,7 @@ import { releaseRequestBody } from '../runtime/http/body.js';
 import { errorHandler, notFoundHandler } from '../runtime/http/errors.js';
 import { listen, type Listening } from '../runtime/http/listen.js';
 import { requestLog } from '../runtime/http/request-log.js';
+import { formatPinnedAddress } from '../runtime/tls/address.js';
 import { storageRouter } from './http/router.js';
 import { STORAGE_API_PREFIX } from './protocol.js';
 import { DiskShareStore, type DiskStoreOptions } from './store/disk-store.js';
@@ -70,12 +71,21 @@ export interface StorageServerOptions extends Omit<DiskStoreOptions, 'log'> {
   headersTimeoutMs?: number;
   /** On close, connections still busy after this long are cut (default 10 s). */
   closeGraceMs?: number;
+  /** Serve HTTPS with this identity (runtime/tls/identity.ts); the server's address then carries its pin. */
+  tls?: { cert: string; key: string; pin: string };
   logger?: Logger;
 }
 
 export interface RunningStorageServer {
-  /** Origin of the server, e.g. `http://127.0.0.1:34567` (the API is under /storage/v1). */
+  /**
+   * The address clients use: `https://127.0.0.1:34567/#spki=<pin>` with TLS,
+   * `http://127.0.0.1:34567` without (the API is under /storage/v1).
+   */
   url: string;
+  /** `http(s)://host:port`, without the pin. */
+  origin: string;
+  /** The key pin, with TLS. */
+  pin?: string;
   host: string;
   port: number;
   serverId: string;
@@ -100,6 +110,7 @@ export async function startStorageServer(options: StorageServerOptions): Promise
       headersTimeoutMs: options.headersTimeoutMs,
       keepAliveTimeoutMs: 5_000,
       closeGraceMs: options.closeGraceMs ?? 10_000,
+      tls: options.tls,
     });
   } catch (err) {
     await store.close();
@@ -131,5 +142,6 @@ export async function startStorageServer(options: StorageServerOptions): Promise
     return closing;
   };
 
-  return { url: listening.url, host, port: listening.port, serverId: store.serverId, store, sweep, close };
+  const url = options.tls ? formatPinnedAddress(listening.url, [options.tls.pin]) : listening.url;
+  return { url, origin: listening.url, pin: options.tls?.pin, host, port: listening.port, serverId: store.serverId, store, sweep, close };
 }

@@ -32,13 +32,13 @@ export async function spawnStorage(dir: string, token: string, nodeArgs: string[
   };
 }
 
-/** Resolves with the URL a `ferry` server process prints once it listens ("listening on http://…"). */
+/** Resolves with the address a `ferry` server process prints once it listens ("listening on http://…", or https://…/#spki=… pinned). */
 export function waitForListening(child: ChildProcess, what: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/[^\s/]+)/.exec(out);
+      const m = /listening on (https?:\/\/[^\s/]+(?:\/#spki=[a-z2-7,]+)?)/.exec(out);
       if (m) {
         child.stdout!.off('data', onData);
         child.stdout!.resume();

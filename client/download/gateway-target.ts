@@ -8,6 +8,7 @@
  * any other gateway gets the capability alone.
  */
 import { parseReadCap, type ReadCap } from '../../core/capability.js';
+import { helperBase } from '../http.js';
 import { FerryError } from '../../core/errors.js';
 
 export interface GatewayTarget {
@@ -29,10 +30,10 @@ export function isCapUrl(text: string): boolean {
 
 /** Parses a read-cap or a cap URL against the configured helper URL; throws INVALID_CAPABILITY on anything else. */
 export function gatewayTarget(capOrUrl: string, helperUrl: string): GatewayTarget {
-  const helperOrigin = new URL(helperUrl).origin;
+  const helperOrigin = new URL(helperBase(helperUrl)).origin;
   if (!isCapUrl(capOrUrl)) {
     const readCap = parseReadCap(capOrUrl);
-    const base = helperUrl.replace(/\/+$/, '');
+    const base = helperBase(helperUrl);
     return { cap: capOrUrl, readCap, url: `${base}/uri/${encodeURIComponent(capOrUrl)}`, origin: helperOrigin, configured: true };
   }
   let u: URL;

@@ -1,9 +1,11 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 
 export interface Listening {
-  server: http.Server;
+  server: http.Server | https.Server;
+  /** `http://host:port`, or `https://…` when serving TLS. */
   url: string;
   port: number;
   close(): Promise<void>;
@@ -26,18 +28,18 @@ export interface ListenOptions {
   closeGraceMs?: number;
   /** Connections open at once; one more is closed as it arrives (default: no limit). */
   maxConnections?: number;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 /**
  * Starts an HTTP server for long transfers: Node's default requestTimeout
  * (300 s) would kill a long upload with 408, so it is off; a socket that
- * sends nothing for `idleTimeoutMs` is dropped instead.
+ * sends nothing for `idleTimeoutMs` is dropped instead. HTTPS when `tls` is given.
  */
 export async function listen(handler: RequestListener, o: ListenOptions): Promise<Listening> {
-  const server = http.createServer(
-    { requestTimeout: 0, headersTimeout: o.headersTimeoutMs ?? 60_000, keepAliveTimeout: o.keepAliveTimeoutMs ?? 10_000 },
-    handler,
-  );
+  const options = { requestTimeout: 0, headersTimeout: o.headersTimeoutMs ?? 60_000, keepAliveTimeout: o.keepAliveTimeoutMs ?? 10_000 };
+  const server = o.tls ? https.createServer({ ...options, cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(options, handler);
   server.timeout = o.idleTimeoutMs ?? 120_000;
   if (o.maxConnections !== undefined) server.maxConnections = o.maxConnections;
   await new Promise<void>((resolve, reject) => {
@@ -53,7 +55,7 @@ export async function listen(handler: RequestListener, o: ListenOptions): Promis
   return {
     server,
     port,
-    url: `http://${host}:${port}`,
+    url: `${o.tls ? 'https' : 'http'}://${host}:${port}`,
     close: async () => {
       const grace = graceMs > 0 ? setTimeout(() => server.closeAllConnections(), graceMs) : undefined;
       grace?.unref();

@@ -67,7 +67,7 @@ describe('ferry check', () => {
     expect((await run(['check', f.cap])).code).toBe(0);
     const r = await run(['check', f.cap, '--verify']);
     expect(r.code).toBe(1);
-    expect(r.stdout.toString()).toMatch(/^corrupt: +share 1 on \S+ \(http:\/\/127\.0\.0\.1:\d+\): .*(block|leaf) 1\b.*\(reported to the server\)$/m);
+    expect(r.stdout.toString()).toMatch(/^corrupt: +share 1 on \S+ \(https:\/\/127\.0\.0\.1:\d+\/#spki=[a-z2-7]{52}\): .*(block|leaf) 1\b.*\(reported to the server\)$/m);
     expect(r.stdout.toString()).toMatch(/^missing: +share 1$/m);
     const rep = await run(['repair', f.cap, '--json']);
     expect(rep.code, rep.stderr.toString()).toBe(0);

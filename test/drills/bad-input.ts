@@ -70,7 +70,8 @@ export function badInputDrill(runsPerRoute: number, seed: number): Drill {
     async run(ctx) {
       const procs: Proc[] = [];
       try {
-        const storage = await startStorage(path.join(ctx.dir, 's0'));
+        // Plain http (loopback): this drill feeds malformed HTTP to the route handlers; the other drills run over TLS.
+        const storage = await startStorage(path.join(ctx.dir, 's0'), { extra: ['--no-tls'] });
         procs.push(storage);
         const helper = await startHelperProc(ctx.dir, { storageServers: [{ url: storage.url, token: GRID_TOKEN }] });
         procs.push(helper);

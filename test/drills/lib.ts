@@ -70,6 +70,9 @@ export async function startStorage(dir: string, o: { front?: StableAddress; extr
   const front = o.front;
   if (!front) return proc;
   front.target = proc.url;
+  // The front forwards TCP, so TLS runs end to end through it: its address carries the server's pin (the same across restarts: same dir, same key).
+  const pin = /#spki=[a-z2-7,]+$/.exec(proc.url)?.[0];
+  if (pin) front.url = `https://${new URL(front.url).host}/${pin}`;
   return {
     ...proc,
     kill: (signal) => {
