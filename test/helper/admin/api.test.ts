@@ -163,7 +163,7 @@ describe('admin API: overview, jobs, servers, spools', () => {
     expect(j.progress.pushedBytes).toBe(j.progress.pushTotal);
     expect(Object.keys(j.shareMap)).toHaveLength(10);
     expect(j.pushedByServer).toHaveLength(4);
-    for (const s of j.pushedByServer) expect(s.url).toMatch(/^http:/);
+    for (const s of j.pushedByServer) expect(s.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#spki=/);
     expect(j.result.happiness).toBe(4);
     expect(j.result.ueb).toBeUndefined();
     expect(j.timings.encodeMs).toBeGreaterThanOrEqual(0);

@@ -160,7 +160,7 @@ describe('/metrics', () => {
     expect(up).toHaveLength(4);
     for (const s of up) {
       expect(s.value).toBe(1);
-      expect(s.labels.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+      expect(s.labels.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#spki=/);
     }
     const shares = m.get('ferry_helper_storage_server_shares_pushed_total')!.samples.reduce((a, s) => a + s.value, 0);
     expect(shares).toBe(10);
