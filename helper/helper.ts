@@ -12,6 +12,7 @@ import { gatewayRoutes } from './gateway/router.js';
 import { GridDirectory, type ClientFactory } from './grid/directory.js';
 import type { HelperAppDeps } from './http/app.js';
 import { CheckService } from './intake/check-service.js';
+import { CheckValidator } from './intake/check-validator.js';
 import { resolveHoldingLimits, type ResolvedHelperConfig } from './intake/holding-quota.js';
 import { HoldingReservations } from './intake/holding-reservations.js';
 import { IntakeSwitch } from './intake/intake-switch.js';
@@ -53,6 +54,7 @@ export class Helper {
   readonly queue: JobQueue;
   private readonly uploads: UploadRunner;
   private readonly checks: CheckService;
+  private readonly checkValidator: CheckValidator;
   private readonly datastore: SpoolDataStore;
   readonly sweeper: SpoolSweeper;
   private readonly reservations: HoldingReservations;
@@ -93,6 +95,7 @@ export class Helper {
     const servers = () => grid.servers();
     const uploads = (this.uploads = new UploadRunner({ jobs, files, queue, servers, encode, log, now, pipeline: limits.pipeline, source: this.source }));
     const spoolComplete = (si: string) => uploads.spoolComplete(si);
+    this.checkValidator = new CheckValidator(limits);
     this.checks = new CheckService({
       jobs,
       files,
@@ -132,8 +135,8 @@ export class Helper {
 
   /** What the client API (helper/http/app.ts) needs. */
   httpDeps(): HelperAppDeps {
-    const { config, log, jobs, checks, datastore, intake, repairs, grid, gateway } = this;
-    return { config, log, jobs, checks, datastore, intake, repairs, clientTokens: () => this.current.clientTokens, serverCount: () => grid.size, reachableServers: () => grid.health().filter((h) => h.reachable).length, gatewayRoutes: gatewayRoutes({ gateway }) };
+    const { config, log, jobs, checks, checkValidator, datastore, intake, repairs, grid, gateway } = this;
+    return { config, log, jobs, checks, checkValidator, datastore, intake, repairs, clientTokens: () => this.current.clientTokens, serverCount: () => grid.size, reachableServers: () => grid.health().filter((h) => h.reachable).length, gatewayRoutes: gatewayRoutes({ gateway }) };
   }
 
   /**
@@ -165,6 +168,7 @@ export class Helper {
     this.sweeper.close();
     this.reservations.close();
     this.gateway.close();
+    await this.checkValidator.close();
     await this.queue.stop();
     await this.pool?.close();
     await this.grid.close();

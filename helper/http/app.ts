@@ -2,13 +2,14 @@ import { MemoryLocker, Server as TusServer } from '@tus/server';
 import express, { type Express, type Router } from 'express';
 import { FerryError } from '../../core/errors.js';
 import { isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
-import { jsonBody } from '../../runtime/http/body.js';
+import { rawJsonBody } from '../../runtime/http/body.js';
 import { errorHandler, notFoundHandler, sendError } from '../../runtime/http/errors.js';
 import { requestLog } from '../../runtime/http/request-log.js';
 import type { Logger } from '../../runtime/log.js';
 import type { HelperConfig } from '../config.js';
 import { checkBodyLimit } from '../intake/check-request.js';
 import type { CheckService } from '../intake/check-service.js';
+import type { CheckValidator } from '../intake/check-validator.js';
 import type { IntakeSwitch } from '../intake/intake-switch.js';
 import type { SpoolDataStore } from '../intake/tus-store.js';
 import type { JobStore } from '../jobs/job-store.js';
@@ -24,7 +25,9 @@ export interface HelperAppDeps {
   config: HelperConfig;
   log: Logger;
   jobs: Pick<JobStore, 'require' | 'get'>;
-  checks: Pick<CheckService, 'check'>;
+  checks: Pick<CheckService, 'checkValid'>;
+  /** Parses and validates raw check bodies off the event loop. */
+  checkValidator: Pick<CheckValidator, 'validate'>;
   datastore: SpoolDataStore;
   intake: Pick<IntakeSwitch, 'paused'>;
   repairs: RepairService;
@@ -51,9 +54,11 @@ export function createHelperApp(d: HelperAppDeps): Express {
     res.json(info);
   });
 
-  app.post(HELPER_PATHS.check, auth, ...jsonBody(checkBodyLimit(d.config.limits)), async (req, res) => {
-    await d.repairs.beforeUploadCheck(req.body); // a repair record gives way to an upload of the same file
-    res.json(await d.checks.check(req.body, clientOf(res)));
+  app.post(HELPER_PATHS.check, auth, ...rawJsonBody(checkBodyLimit(d.config.limits)), async (req, res) => {
+    // A maximum check is tens of MiB of JSON: it is parsed and hashed in a worker thread.
+    const v = await d.checkValidator.validate(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    await d.repairs.beforeUploadCheck(v); // a repair record gives way to an upload of the same file
+    res.json(await d.checks.checkValid(v, clientOf(res)));
   });
 
   app.use(repairRoutes(d.repairs, auth)); // check-file, repair

@@ -100,6 +100,20 @@ export async function validateCheck(body: unknown, limits: CheckLimits): Promise
   return { si: req.storageIndex, params: { size, k, n, happy, maxSegmentSize }, geometry, hashes, crypttextRoot: root };
 }
 
+/**
+ * A check as its raw request body: utf-8 JSON (malformed JSON is 400
+ * BAD_REQUEST, as the JSON body parser answers it), then validateCheck.
+ */
+export async function parseCheckBody(raw: Uint8Array, limits: CheckLimits): Promise<ValidCheck> {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new FerryError('BAD_REQUEST', err instanceof Error ? err.message : 'request body is not valid JSON');
+  }
+  return validateCheck(body, limits);
+}
+
 /** How many leading segments two hash lists agree on. */
 export function commonPrefixSegments(a: Uint8Array, b: Uint8Array): number {
   const count = Math.min(a.length, b.length) / HASH_BYTES;

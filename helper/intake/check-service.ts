@@ -49,7 +49,11 @@ export class CheckService {
 
   /** `client`: the id of the token that asks (helper/http/client-auth.ts clientIdOf); a new upload is theirs. */
   async check(body: unknown, client: string): Promise<CheckAnswer> {
-    const v = await validateCheck(body, this.d.limits);
+    return this.checkValid(await validateCheck(body, this.d.limits), client);
+  }
+
+  /** A check already validated (CheckValidator, off the event loop). */
+  checkValid(v: ValidCheck, client: string): Promise<CheckAnswer> {
     return this.mutex.run(v.si, () => this.decide(v, client));
   }
 

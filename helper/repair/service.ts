@@ -12,10 +12,10 @@ import { formatVerifyCap, toVerifyCap, type VerifyCap } from '../../core/capabil
 import type { CodecPool } from '../../core/erasure/index.js';
 import { FerryError, isFerryError } from '../../core/errors.js';
 import { MAX_SEGMENT_SIZE_LIMIT, fileGeometry } from '../../core/params.js';
-import { formatStorageIndex, isStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
+import { formatStorageIndex, parseStorageIndex } from '../../core/storage-index.js';
 import { KeyedMutex } from '../../runtime/lock.js';
 import type { Logger } from '../../runtime/log.js';
-import { validateCheck, type ValidCheck } from '../intake/check-request.js';
+import type { ValidCheck } from '../intake/check-request.js';
 import { CheckFileRequest, jobPath, RepairRequest, type CheckReport, type JobState, type RepairStarted } from '../protocol.js';
 import type { HelperConfig } from '../config.js';
 import type { GridDirectory } from '../grid/directory.js';
@@ -215,18 +215,11 @@ export class RepairService {
    * describes the same encoding, so the check answers in-progress or have-it
    * instead of a conflict.
    */
-  async beforeUploadCheck(body: unknown): Promise<void> {
-    const si = (body as { storageIndex?: unknown } | null)?.storageIndex;
-    if (!isStorageIndex(si)) return;
+  async beforeUploadCheck(v: ValidCheck): Promise<void> {
+    const { si } = v;
     await this.mutex.run(si, async () => {
       const job = await this.d.jobs.get(si);
       if (!job || job.kind !== 'repair') return;
-      let v: ValidCheck;
-      try {
-        v = await validateCheck(body, this.d.config.limits);
-      } catch {
-        return; // the check itself answers the error
-      }
       const p = job.params;
       if (v.params.size !== p.size || v.params.k !== p.k || v.params.n !== p.n) return; // the check answers CONFLICT
       const active = this.d.queue.isRunning(si) || ACTIVE.has(job.state);

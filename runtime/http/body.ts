@@ -13,8 +13,21 @@ function hasBody(req: Request): boolean {
  * 415 UNSUPPORTED_MEDIA_TYPE; a request without a body leaves `req.body` undefined.
  */
 export function jsonBody(limit: number): RequestHandler[] {
-  const parse = express.json({ limit, strict: true, type: 'application/json' });
-  const checkType: RequestHandler = (req, res, next) => {
+  return [requireJson(limit), express.json({ limit, strict: true, type: 'application/json' })];
+}
+
+/**
+ * Like jsonBody, but leaves the body unparsed: `req.body` is a Buffer of the
+ * raw bytes (undefined without a body), for bodies too large to parse on the
+ * event loop.
+ */
+export function rawJsonBody(limit: number): RequestHandler[] {
+  return [requireJson(limit), express.raw({ limit, type: 'application/json' })];
+}
+
+/** 415 UNSUPPORTED_MEDIA_TYPE for a body that is not `application/json`. */
+function requireJson(limit: number): RequestHandler {
+  return (req, res, next) => {
     if (hasBody(req) && !req.is('application/json')) {
       releaseRequestBody(req, res, limit);
       sendError(res, new FerryError('UNSUPPORTED_MEDIA_TYPE', 'request body must be application/json'));
@@ -22,7 +35,6 @@ export function jsonBody(limit: number): RequestHandler[] {
     }
     next();
   };
-  return [checkType, parse];
 }
 
 /**
