@@ -6,6 +6,7 @@ import { cliEnv, ensureBuilt, ROOT } from '../support/cli.js';
 import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
 import { npmEnv, OFFLINE_FLAGS, packageVersion, packTarball, runCommand, unpackWithLocalDependencies } from '../support/npm.js';
 import { tempDir } from '../support/tmp.js';
+import { StorageClient } from '../../storage/client.js';
 
 /**
  * What a user of the published package meets: `npm pack`, then the tarball
@@ -37,7 +38,6 @@ async function install(args: string[], cwd: string, fallback: () => Promise<void
 const PROGRAM = `import { readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { download, upload, type UploadResult } from 'ferry';
-import { StorageClient } from '../../storage/client.js';
 
 const helperUrl = process.env.HELPER_URL!;
 const token = process.env.TOKEN!;
