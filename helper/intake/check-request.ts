@@ -19,11 +19,10 @@ export interface CheckLimits {
   /** Smallest segment a file larger than this may be cut into. */
   minSegmentSize: number;
   maxSegments: number;
-  /** n × segment size (the coded blocks of a segment, in memory while it is pushed); default DEFAULT_MAX_CODED_SEGMENT_BYTES. */
-  maxCodedSegmentBytes?: number;
+  /** n × segment size (the coded blocks of a segment, in memory while it is pushed). */
+  maxCodedSegmentBytes: number;
 }
 
-export const DEFAULT_MAX_CODED_SEGMENT_BYTES = 256 * 1024 * 1024;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -84,7 +83,7 @@ export async function validateCheck(body: unknown, limits: CheckLimits): Promise
   if (geometry.numSegments > limits.maxSegments) {
     throw new FerryError('INVALID_PARAMETERS', `${geometry.numSegments} segments exceed this helper's limit of ${limits.maxSegments} per file; use a larger segment size`);
   }
-  const maxCoded = limits.maxCodedSegmentBytes ?? DEFAULT_MAX_CODED_SEGMENT_BYTES;
+  const maxCoded = limits.maxCodedSegmentBytes;
   if (n * geometry.segmentSize > maxCoded) {
     throw new FerryError('INVALID_PARAMETERS', `n × segment size = ${n} × ${geometry.segmentSize} exceeds this helper's limit of ${maxCoded} bytes; use fewer shares or a smaller segment size`, {
       details: { maxCodedSegmentBytes: maxCoded },

@@ -50,7 +50,7 @@ export class CheckValidator {
 
   constructor(limits: CheckLimits) {
     // Only what a check is held to crosses to the worker with each request.
-    this.limits = { maxFileSize: limits.maxFileSize, minSegmentSize: limits.minSegmentSize, maxSegments: limits.maxSegments };
+    this.limits = { maxFileSize: limits.maxFileSize, minSegmentSize: limits.minSegmentSize, maxSegments: limits.maxSegments, maxCodedSegmentBytes: limits.maxCodedSegmentBytes };
   }
 
   /** The check in `body` (a raw JSON request body), validated; the body's memory may be transferred away. */

@@ -126,7 +126,8 @@ async function attack(ctx: DrillContext, a: HelperCalls, helperUrl: string, admi
   for (const f of accepted) open.push(slowPatch(helperUrl, a.token, f));
   const unknown = (await prepare(randomBytes(100))).si;
   let extra: { status: number; retryAfter: string | null; json: Record<string, unknown> }[] = [];
-  for (let i = 0; i < 20 && !extra.some((r) => r.status === 503); i++) {
+  // Until the slow PATCHes hold every slot: before that, one of a batch may take the last free slot (and get 404).
+  for (let i = 0; i < 20 && !(extra.length > 0 && extra.every((r) => r.status === 503)); i++) {
     await sleep(200);
     extra = await Promise.all(
       Array.from({ length: 3 }, () =>

@@ -37,7 +37,8 @@ export function largestSegmentDrill(): Drill {
       const dirs = Array.from({ length: v.n }, (_, i) => path.join(ctx.dir, `s${i}`));
       const storage: Proc[] = [];
       for (const d of dirs) storage.push(await startStorage(d));
-      const helper = await startHelperProc(ctx.dir, { storageServers: storage.map((s) => ({ url: s.url, token: GRID_TOKEN })) });
+      // n × 64 MiB is past the default limits.maxCodedSegmentBytes (256 MiB): an operator allows it explicitly.
+      const helper = await startHelperProc(ctx.dir, { storageServers: storage.map((s) => ({ url: s.url, token: GRID_TOKEN })), limits: { maxCodedSegmentBytes: v.n * (v.maxSegmentSize + 64) } });
       const clients = storage.map((s) => new StorageClient({ url: s.url, token: GRID_TOKEN }));
       try {
         const plain = await plaintextOf(v.size);

@@ -85,7 +85,7 @@ describe('checks that would make the helper hash for seconds are refused before 
       setImmediate(tick);
     };
     setImmediate(tick);
-    const valid = await validateCheck(body, { maxFileSize: 2 ** 40, minSegmentSize: 65536, maxSegments: 2 ** 20 });
+    const valid = await validateCheck(body, { maxFileSize: 2 ** 40, minSegmentSize: 65536, maxSegments: 2 ** 20, maxCodedSegmentBytes: 256 * 1024 * 1024 });
     done = true;
     expect(turns).toBeGreaterThan(1); // other requests were served while it hashed
     expect(valid.crypttextRoot).toBe(new MerkleTree(splitHashes(new Uint8Array(hashes))).root.toString('hex'));

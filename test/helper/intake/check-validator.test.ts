@@ -5,7 +5,7 @@ import { formatStorageIndex } from '../../../core/storage-index.js';
 import { validateCheck, type CheckLimits } from '../../../helper/intake/check-request.js';
 import { CheckValidator, INLINE_BODY_BYTES } from '../../../helper/intake/check-validator.js';
 
-const limits: CheckLimits = { maxFileSize: 1024 ** 4, minSegmentSize: 64 * 1024, maxSegments: 2 ** 20 };
+const limits: CheckLimits = { maxFileSize: 1024 ** 4, minSegmentSize: 64 * 1024, maxSegments: 2 ** 20, maxCodedSegmentBytes: 256 * 1024 * 1024 };
 const SEGMENTS = 4096; // a body of ~175 KiB: validated in the worker
 const check = (segmentHashes: string, segments = SEGMENTS) => ({
   storageIndex: formatStorageIndex(randomBytes(16)),

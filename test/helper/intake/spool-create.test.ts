@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 function checks(files: SpoolFiles): CheckService {
-  return new CheckService({ jobs: store, files, servers: async () => [], limits: { maxFileSize: 1 << 30, minSegmentSize: 64 * 1024, maxSegments: 1 << 20, holdingQuota: 0, takeoverIdle: 0 }, reserved: () => 0, spoolComplete: async () => undefined, intakePaused: () => false, source: {} });
+  return new CheckService({ jobs: store, files, servers: async () => [], limits: { maxFileSize: 1 << 30, minSegmentSize: 64 * 1024, maxSegments: 1 << 20, maxCodedSegmentBytes: 256 << 20, holdingQuota: 0, takeoverIdle: 0 }, reserved: () => 0, spoolComplete: async () => undefined, intakePaused: () => false, source: {} });
 }
 
 describe('creating a spool', () => {

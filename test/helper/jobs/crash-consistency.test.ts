@@ -40,7 +40,7 @@ describe('job store after a crash between writes', () => {
     const store = new JobStore(dbDir);
     await store.open();
     const checks = (jobs: JobStore) =>
-      new CheckService({ jobs, files, servers: async () => [], limits: { maxFileSize: 1 << 30, minSegmentSize: 64 * 1024, maxSegments: 1 << 20, holdingQuota: 0, takeoverIdle: 0 }, reserved: () => 0, spoolComplete: async () => undefined, intakePaused: () => false, source: {} });
+      new CheckService({ jobs, files, servers: async () => [], limits: { maxFileSize: 1 << 30, minSegmentSize: 64 * 1024, maxSegments: 1 << 20, maxCodedSegmentBytes: 256 << 20, holdingQuota: 0, takeoverIdle: 0 }, reserved: () => 0, spoolComplete: async () => undefined, intakePaused: () => false, source: {} });
     const file = await prepare(randomBytes(3 * 4096), { k: 2, n: 4, maxSegmentSize: 4096 });
     try {
       await checks(store).check(checkBody(file, 3), 'owner-a');
