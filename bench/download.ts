@@ -169,10 +169,10 @@ async function profiled<T>(file: string | undefined, fn: () => Promise<T>): Prom
 }
 
 /** `profileDir`: a V8 CPU profile of one more full GET through the gateway is written there. */
-export async function benchDownload(o: { sizeMiB?: number; profileDir?: string } = {}): Promise<DownloadBenchResult> {
+export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; /** helper → storage over HTTPS (default) or HTTP */ tls?: boolean } = {}): Promise<DownloadBenchResult> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
-  const grid = await startBenchGrid();
+  const grid = await startBenchGrid({ tls: o.tls });
   const agent = new Agent({ connections: 4 });
   try {
     const say = (msg: string) => process.stderr.write(`bench download: ${msg}\n`);

@@ -45,7 +45,7 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
  * CPU seconds per GiB each kind of process spent on the put. With
  * `profileDir`, the helper and the client write V8 CPU profiles there.
  */
-export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; /** Cap the client → helper link (MB/s) with a proxy. */ throttleMBps?: number } = {}): Promise<BenchRow[]> {
+export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; /** Cap the client → helper link (MB/s) with a proxy. */ throttleMBps?: number; /** helper → storage over HTTPS (default) or HTTP */ tls?: boolean } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-e2e-'));
@@ -58,7 +58,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; 
     const rawMs = await rawPut({ path: file, size }, dir);
     const profile = (name: string) => (o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`, `--cpu-prof-name=${name}-${sizeMiB}MiB.cpuprofile`] : []);
     // One storage server is profiled: they all do the same work.
-    for (let i = 0; i < 10; i++) storage.push(await spawnStorage(path.join(dir, `s${i}`), BENCH_GRID_TOKEN, i === 0 ? profile('storage-0') : []));
+    for (let i = 0; i < 10; i++) storage.push(await spawnStorage(path.join(dir, `s${i}`), BENCH_GRID_TOKEN, i === 0 ? profile('storage-0') : [], { tls: o.tls }));
     const config = path.join(dir, 'helper.json');
     await writeFile(config, JSON.stringify({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [BENCH_CLIENT_TOKEN], storageServers: storage.map((s) => ({ url: s.url, token: BENCH_GRID_TOKEN })) }));
     helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -6,6 +6,7 @@ import { benchCodec } from './codec.js';
 import { benchCrypto } from './crypto.js';
 import { benchDownload } from './download.js';
 import { benchEndToEnd } from './e2e.js';
+import { benchTlsCost } from './tls-cost.js';
 import { benchHelperPipeline } from './helper-pipeline.js';
 import { printTable, type BenchRow } from './lib/report.js';
 import { benchSpool } from './spool.js';
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
   for (const rssMiB of rssSizes.filter((n) => n > 0 && n !== sizeMiB)) {
     await section(`rss-${rssMiB}MiB`, () => benchEndToEnd({ sizeMiB: rssMiB }), (r) => r.filter((row) => row.figure.startsWith('peak RSS') || row.figure.startsWith('CPU-s per GiB put, all')));
   }
+
+  // TLS on the storage hop against plain HTTP, same run (--tls-size=N; 0 skips).
+  const tlsMiB = sizeFlag(process.argv.slice(2), 'tls-size', Math.min(sizeMiB, 128));
+  if (tlsMiB > 0) await section('tls', () => benchTlsCost({ sizeMiB: tlsMiB }), (r) => r);
 
   console.log(`\nFerry bench, ${sizeMiB} MiB, ${os.cpus().length} CPUs, node ${process.version}\n`);
   printTable(rows);

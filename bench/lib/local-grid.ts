@@ -21,9 +21,9 @@ export interface BenchGrid {
  * each in its own process, as in production, and the helper in this
  * process, on loopback; all data in a temp dir removed on close.
  */
-export async function startBenchGrid(o: { servers?: number; helper?: Partial<HelperConfigInput> } = {}): Promise<BenchGrid> {
+export async function startBenchGrid(o: { servers?: number; helper?: Partial<HelperConfigInput>; /** Storage servers over HTTPS (default) or plain HTTP. */ tls?: boolean } = {}): Promise<BenchGrid> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
-  const storage = await Promise.all(Array.from({ length: o.servers ?? 10 }, (_, i) => spawnStorage(path.join(dir, `storage-${i}`), BENCH_GRID_TOKEN)));
+  const storage = await Promise.all(Array.from({ length: o.servers ?? 10 }, (_, i) => spawnStorage(path.join(dir, `storage-${i}`), BENCH_GRID_TOKEN, [], { tls: o.tls })));
   const stoppable = storage.map((s) => ({ url: s.url, close: () => s.stop() }));
   let helper: RunningHelper;
   try {

@@ -13,10 +13,11 @@ export interface StorageProcess {
 }
 
 /** A storage server in its own process (as in production), on an ephemeral loopback port. */
-export async function spawnStorage(dir: string, token: string, nodeArgs: string[] = []): Promise<StorageProcess> {
+/** `tls: false`: plain HTTP (the bench's same-run baseline for the cost of TLS); default HTTPS with a pinned address, as `ferry storage`. */
+export async function spawnStorage(dir: string, token: string, nodeArgs: string[] = [], o: { tls?: boolean } = {}): Promise<StorageProcess> {
   const tokenFile = `${dir}.token`;
   await writeFile(tokenFile, token, { mode: 0o600 });
-  const child = spawn(process.execPath, [...nodeArgs, FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [...nodeArgs, FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn', ...(o.tls === false ? ['--no-tls'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await waitForListening(child, 'storage server');
