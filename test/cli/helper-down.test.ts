@@ -10,18 +10,23 @@ const CAP = `ferry-chk:${'a'.repeat(52)}:${'a'.repeat(52)}:3:10:1000`;
 let dir: string;
 let cleanup: () => Promise<void>;
 let nowhere: string[];
+let holder: net.Server;
 
 beforeAll(async () => {
   await ensureBuilt();
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  await new Promise((resolve) => server.close(resolve));
+  // Nothing listens on 127.0.0.2:PORT, and holding PORT on 127.0.0.1 keeps the parallel tests'
+  // servers from taking it (a freed port was once reused by another test: "other side closed").
+  holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.2:${(holder.address() as net.AddressInfo).port}`;
   nowhere = ['--helper', url, '--token', 'some-token-0123456789abcdef'];
   ({ dir, cleanup } = await tempDir('ferry-cli-helper-down-'));
   await writeFile(path.join(dir, 'f'), 'data');
 }, 120_000);
-afterAll(() => cleanup());
+afterAll(async () => {
+  await new Promise((resolve) => holder.close(resolve));
+  await cleanup();
+});
 
 describe('a helper that is down', () => {
   it('get retries twice, saying so, then exits 1 with the reason (as put does), not minutes later', async () => {
@@ -37,7 +42,7 @@ describe('a helper that is down', () => {
   it('put gives up after the same connect policy', async () => {
     const r = await ferry(['put', 'f', ...nowhere], { cwd: dir, env: cliEnv(dir) });
     expect(r.code).toBe(1);
-    expect(r.stderr.toString().trim().split('\n')).toEqual([expect.stringMatching(/^ferry: helper http:\/\/127\.0\.0\.1:\d+: connection failed \(connect ECONNREFUSED/)]);
+    expect(r.stderr.toString().trim().split('\n')).toEqual([expect.stringMatching(/^ferry: helper http:\/\/127\.0\.0\.2:\d+: connection failed \(connect ECONNREFUSED/)]);
   });
 });
 
