@@ -8,7 +8,7 @@ export interface OverviewSources {
   version: string;
   helper: AdminDeps;
   index: Pick<JobIndex, 'counts'>;
-  throughput: Pick<ThroughputTracker, 'rates'>;
+  throughput: Pick<ThroughputTracker, 'rates' | 'current'>;
   counters: Pick<HelperCounters, 'totals'>;
 }
 
@@ -35,6 +35,8 @@ export async function overview(admin: OverviewSources) {
     },
     /** Bytes per second over the last minute. */
     throughput: admin.throughput.rates(),
+    /** Bytes per second now (the last few seconds; what the page's throughput tile shows). */
+    throughputNow: admin.throughput.current(),
     servers: { configured: servers.length, reachable: servers.filter((s) => s.reachable).length },
     stats: admin.counters.totals(),
     lastSweep: h.sweeper.last ?? null,

@@ -2,6 +2,9 @@ import type { Logger } from '../../runtime/log.js';
 import type { GridDirectory } from '../grid/directory.js';
 import type { HelperCounters } from './counters.js';
 
+/** A server's last error older than this is no longer shown as current (it stays as `previousError`). */
+export const STALE_SERVER_ERROR_MS = 10 * 60_000;
+
 /**
  * Probes the storage servers periodically (info: reachable, latency, free
  * space) so the admin server table is current even while no job runs. A
@@ -17,6 +20,8 @@ export class ServerProber {
     private readonly counters: Pick<HelperCounters, 'perServer'>,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    private readonly staleAfterMs = STALE_SERVER_ERROR_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Starts the periodic probe (an interval of 0 turns it off). */
@@ -47,16 +52,20 @@ export class ServerProber {
 
   private remember(): void {
     for (const h of this.grid.health()) {
-      if (!h.reachable && h.lastError) this.lastErrors.set(h.url, { message: h.lastError, at: h.checkedAt ?? Date.now() });
+      if (!h.reachable && h.lastError) this.lastErrors.set(h.url, { message: h.lastError, at: h.checkedAt ?? this.now() });
     }
   }
 
   /** The server table: health from the last probe, last error, and what finished jobs pushed to each. */
   servers() {
     this.remember();
+    const now = this.now();
     return this.grid.health().map((h) => {
       const pushed = h.id ? this.counters.perServer.get(h.id) : undefined;
-      const last = this.lastErrors.get(h.url);
+      const kept = this.lastErrors.get(h.url);
+      // An unreachable server's error is refreshed by every probe; a recovered one's ages out.
+      const stale = kept !== undefined && now - kept.at >= this.staleAfterMs;
+      const last = stale ? undefined : kept;
       return {
         url: h.url,
         id: h.id ?? null,
@@ -66,6 +75,7 @@ export class ServerProber {
         checkedAt: h.checkedAt ?? null,
         lastError: last?.message ?? null,
         lastErrorAt: last?.at ?? null,
+        previousError: stale ? { message: kept.message, at: kept.at } : null,
         sharesPushed: pushed?.shares ?? 0,
         bytesPushed: pushed?.bytes ?? 0,
       };

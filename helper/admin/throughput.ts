@@ -1,3 +1,6 @@
+/** How many recent seconds "the current rate" looks at. */
+export const CURRENT_RATE_SECONDS = 5;
+
 /** The three byte flows of the helper whose rates the admin overview shows. */
 const FLOWS = ['received', 'encoded', 'pushed'] as const;
 export type Flow = (typeof FLOWS)[number];
@@ -47,6 +50,32 @@ export class ThroughputTracker {
       for (const f of FLOWS) out[f] += this.counts[f][slot];
     }
     for (const f of FLOWS) out[f] = Math.round(out[f] / span);
+    return out;
+  }
+
+  /**
+   * The current rate: bytes of the last `seconds` seconds, divided by the time
+   * since the first of those seconds that saw bytes (at least one second), so a
+   * short burst shows its own speed instead of being spread over the window.
+   */
+  current(seconds = CURRENT_RATE_SECONDS): Record<Flow, number> & { windowSeconds: number } {
+    const now = this.now();
+    const current = Math.floor(now / 1000);
+    const span = Math.min(seconds, this.windowSeconds);
+    const out = { received: 0, encoded: 0, pushed: 0, windowSeconds: span };
+    let first = current;
+    for (let slot = 0; slot < this.windowSeconds; slot++) {
+      const s = this.seconds[slot];
+      if (s < 0 || current - s >= span) continue;
+      let any = false;
+      for (const f of FLOWS) {
+        out[f] += this.counts[f][slot];
+        any ||= this.counts[f][slot] > 0;
+      }
+      if (any) first = Math.min(first, s);
+    }
+    const elapsed = Math.max(1, (now - first * 1000) / 1000);
+    for (const f of FLOWS) out[f] = Math.round(out[f] / elapsed);
     return out;
   }
 

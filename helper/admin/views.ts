@@ -39,6 +39,8 @@ export function jobSummary(job: Job, running: boolean) {
     kind: job.kind,
     state: job.state,
     running,
+    /** Id of the client token that sent the job (a hash prefix, never the token); null for repairs. */
+    owner: job.owner ?? null,
     params: job.params,
     progress: progressOf(job),
     attempts: job.attempts,

@@ -60,7 +60,11 @@ export class FileContext implements FileShape {
       if (located.asked === 0) throw new FerryError('UNAVAILABLE', 'the gateway has no storage servers');
       if (located.failed.length === located.asked) throw new FerryError('UNAVAILABLE', `none of the ${located.asked} storage servers answered`);
       const silent = located.failed.length ? ` (${located.failed.length} did not answer)` : '';
-      throw new FerryError('NOT_FOUND', `no shares of this file on the ${located.asked - located.failed.length} storage servers that answered${silent}`);
+      // The storage index comes from the cap's key: a mistyped or altered cap looks for a file that is not there.
+      throw new FerryError(
+        'NOT_FOUND',
+        `no shares of this file on the ${located.asked - located.failed.length} storage servers that answered${silent}: the capability may not match the stored file (check it was copied whole), or the file was never stored on this grid`,
+      );
     }
     const where = `${located.shares.length} share${located.shares.length === 1 ? '' : 's'} on ${located.asked - located.failed.length} of ${located.asked} servers`;
     // The UEB first: a cap whose k disagrees with it is INVALID_CAPABILITY, whatever the share count.

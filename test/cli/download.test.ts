@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatReadCap, parseReadCap } from '../../core/capability.js';
 import { cliEnv, ensureBuilt, ferry, spawnFerry, stopSpawned } from '../support/cli.js';
 import { startDownLink, type DownLink } from '../support/download-link.js';
 import { putFile, type StoredFile } from '../support/gateway-fixture.js';
@@ -74,5 +75,19 @@ describe('ferry get', () => {
     const r = await ferry(['get', file.cap, '-o', '-', '--helper', grid.helper.url], { cwd: dir, env: cliEnv(dir) });
     expect(r.code, r.stderr.toString()).toBe(0);
     expect(r.stdout.equals(file.plain)).toBe(true);
+  }, 60_000);
+
+  it('a well-formed cap whose key does not match the stored file: says so in plain words, exits non-zero', async () => {
+    const cap = parseReadCap(file.cap);
+    const key = Uint8Array.from(cap.key);
+    key[0] ^= 0x01; // one bit off: still a valid cap, but not this file's
+    const wrong = formatReadCap({ ...cap, key });
+    const dest = path.join(dir, 'wrong.bin');
+    const r = await ferry(['get', wrong, '-o', dest, '--helper', grid.helper.url, '--token', CLIENT_TOKEN], { cwd: dir, env: cliEnv(dir) });
+    expect(r.code).not.toBe(0);
+    const stderr = r.stderr.toString();
+    expect(stderr).toMatch(/cap(ability)? may not match the stored file/);
+    expect(stderr).not.toMatch(/UEB|\n\s+at /);
+    expect(existsSync(dest)).toBe(false);
   }, 60_000);
 });

@@ -187,10 +187,12 @@
       ['done', j.done],
       ['cancelled', j.cancelled],
     ]);
+    // The current rate (the last few seconds); the minute average hides a fast upload.
+    const t = o.throughputNow || o.throughput;
     fillDl($('ov-throughput'), [
-      ['received', rate(o.throughput.received)],
-      ['encoded', rate(o.throughput.encoded)],
-      ['pushed', rate(o.throughput.pushed)],
+      ['received', rate(t.received)],
+      ['encoded', rate(t.encoded)],
+      ['pushed', rate(t.pushed)],
     ]);
     fillDl($('ov-holding'), [
       ['incoming', bytes(o.holding.incoming)],
@@ -209,6 +211,17 @@
 
   const jobRows = new Map();
 
+  /** The client token's id (a hash prefix, never the token), or "repair" for the helper's own jobs. */
+  function ownerCell(owner, kind) {
+    const td = el('td', 'owner');
+    if (owner) {
+      const code = el('code', '', owner);
+      code.title = 'client token id ' + owner;
+      td.append(code);
+    } else td.textContent = kind === 'repair' ? 'repair' : '–';
+    return td;
+  }
+
   function jobRow(si) {
     const tr = el('tr');
     tr.dataset.si = si;
@@ -216,6 +229,7 @@
     const code = el('code', '', shortSi(si));
     code.title = si;
     siCell.append(code);
+    const owner = el('td', 'owner');
     const state = el('span', 'pill');
     const stateCell = el('td');
     stateCell.append(state);
@@ -243,8 +257,8 @@
       action(cancel, 'POST', 'jobs/' + encodeURIComponent(si) + '/cancel', () => 'Job ' + shortSi(si) + ' cancelled; its spool is deleted.');
     });
     buttons.append(retry, ' ', cancel);
-    tr.append(siCell, stateCell, size, ...cells, attempts, error, buttons);
-    return { tr, state, size, received, encoded, pushed, attempts, error, retry, cancel };
+    tr.append(siCell, owner, stateCell, size, ...cells, attempts, error, buttons);
+    return { tr, owner, state, size, received, encoded, pushed, attempts, error, retry, cancel };
   }
 
   function renderJobs(jobs, total) {
@@ -258,6 +272,10 @@
         jobRows.set(j.storageIndex, r);
       }
       if (body.children[i] !== r.tr) body.insertBefore(r.tr, body.children[i] || null);
+      if (r.owner.dataset.owner !== String(j.owner)) {
+        r.owner.replaceWith((r.owner = ownerCell(j.owner, j.kind)));
+        r.owner.dataset.owner = String(j.owner);
+      }
       const stage = j.running && j.state === 'receiving' ? 'receiving+encoding' : j.state;
       setText(r.state, (j.kind === 'repair' ? 'repair: ' : '') + stage);
       r.state.className = 'pill ' + j.state;
@@ -296,7 +314,7 @@
       stateCell.append(el('span', 'pill ' + j.state, (j.kind === 'repair' ? 'repair: ' : '') + j.state));
       const note = el('td', j.state === 'done' ? 'muted' : 'err', j.lastError || '');
       note.title = j.lastError || '';
-      tr.append(siCell, stateCell, el('td', 'num', bytes(j.params.size)), el('td', 'num', String(j.attempts)), el('td', '', ago(j.finishedAt || j.updatedAt, now)), note);
+      tr.append(siCell, ownerCell(j.owner, j.kind), stateCell, el('td', 'num', bytes(j.params.size)), el('td', 'num', String(j.attempts)), el('td', '', ago(j.finishedAt || j.updatedAt, now)), note);
       return tr;
     });
     $('recent').tBodies[0].replaceChildren(...rows);
@@ -336,6 +354,7 @@
 
   function showDash(on) {
     $('login').hidden = on;
+    $('conn').hidden = !on;
     $('dash').hidden = !on;
     $('actions').hidden = !on;
   }

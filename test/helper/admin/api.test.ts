@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseHelperConfig } from '../../../helper/config.js';
+import { clientIdOf } from '../../../helper/http/client-auth.js';
 import { CLIENT_TOKEN } from '../../support/grid.js';
 import { HelperCalls } from '../../support/helper-client.js';
 import { checkBody, prepare, type PreparedFile } from '../../support/prepare.js';
@@ -168,6 +169,11 @@ describe('admin API: overview, jobs, servers, spools', () => {
     expect(j.result.ueb).toBeUndefined();
     expect(j.timings.encodeMs).toBeGreaterThanOrEqual(0);
     expect(j.timings.finishedAt).toBeGreaterThanOrEqual(j.timings.createdAt);
+    // Which client token sent it: the token's id, never the token.
+    expect(j.owner).toBe(clientIdOf(CLIENT_TOKEN));
+    expect(JSON.stringify(j)).not.toContain(CLIENT_TOKEN);
+    const listed = (await api().get(`${API}/jobs`).set(admin)).body.jobs.find((x: { storageIndex: string }) => x.storageIndex === done.si);
+    expect(listed.owner).toBe(clientIdOf(CLIENT_TOKEN));
     expect((await api().get(`${API}/jobs/${(await prepare(randomBytes(10))).si}`).set(admin)).status).toBe(404);
     const bad = await api().get(`${API}/jobs/..%2f..%2fetc`).set(admin);
     expect(bad.status).toBe(400);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErasureCodec } from '../../../core/erasure/index.js';
 import type { EncodeFn } from '../../../helper/encode/encode-push.js';
+import { clientIdOf } from '../../../helper/http/client-auth.js';
 import { ADMIN_TOKEN, startAdminGrid } from '../../support/admin.js';
 import { HelperCalls } from '../../support/helper-client.js';
 import { checkBody, prepare } from '../../support/prepare.js';
@@ -115,6 +116,9 @@ describe('admin page in Chromium', () => {
     // Sign in: the token goes to session storage, the page goes live.
     await page.goto(`${grid.adminUrl}/admin/`);
     await page.waitForSelector('#login', { state: 'visible' });
+    // Before sign-in: no action buttons, no connection badge.
+    const shown = (sel: string) => page.evaluate<boolean>(`(() => { const e = document.querySelector('${sel}'); return Boolean(e && e.offsetParent !== null); })()`);
+    for (const sel of ['#actions', '#pause-intake', '#run-sweep', '#probe-servers', '#sign-out', '#conn']) expect(await shown(sel), sel).toBe(false);
     await page.fill('#token', 'not-the-admin-token-0123');
     await page.click('#login-form button[type=submit]');
     await until('the refusal of a wrong token', async () => /refused/.test((await page.textContent('#message')) ?? ''));
@@ -122,6 +126,8 @@ describe('admin page in Chromium', () => {
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#dash', { state: 'visible' });
     await until('the live feed', async () => (await page.textContent('#conn')) === 'live');
+    expect(await shown('#conn')).toBe(true);
+    expect(await shown('#run-sweep')).toBe(true);
     expect(await page.evaluate<string | null>(`sessionStorage.getItem('ferry-admin-token')`)).toBe(ADMIN_TOKEN);
     expect(await page.evaluate<string>(`document.cookie`)).toBe('');
     expect(await page.textContent('#servers tbody')).toContain('reachable');
@@ -139,6 +145,18 @@ describe('admin page in Chromium', () => {
     expect((await h.patch(f.si, 0, f.ciphertext.subarray(0, 4 * seg))).status).toBe(204);
     expect(await until('received at 50 %', async () => (await bar('received')) === 0.5)).toBe(true);
     expect(await page.textContent(`${row} .received-label`)).toBe('50%');
+    // The row names the client token that sent the job by its id, never the token.
+    expect(await page.textContent(`${row} td.owner`)).toBe(clientIdOf(h.token));
+    expect(await page.evaluate<string>(`document.body.textContent`)).not.toContain(h.token);
+    // The throughput tile shows the current rate: the half file just received, not a minute's average.
+    const receivedNow = await until('a current received rate', async () => {
+      const text = (await page.textContent('#ov-throughput')) ?? '';
+      const m = /received(\d+(?:\.\d+)?) (B|KiB|MiB)\/s/.exec(text);
+      const n = m ? Number(m[1]) * { B: 1, KiB: 1024, MiB: 2 ** 20 }[m[2] as 'B'] : 0;
+      return n > 0 ? n : false;
+    });
+    // 4 segments in (at most) the 5 recent seconds: above what the minute's average would allow.
+    expect(receivedNow).toBeGreaterThan((4 * seg) / 60);
 
     // The rest: the job is queued and encodes as far as the gate lets it.
     expect((await h.patch(f.si, 4 * seg, f.ciphertext.subarray(4 * seg))).status).toBe(204);
@@ -156,6 +174,7 @@ describe('admin page in Chromium', () => {
     gate.release(Infinity);
     await until('the job to leave the active list', async () => (await page.evaluate<number>(`document.querySelectorAll('${row}').length`)) === 0);
     await until('the job in the finished list', async () => /done/.test((await page.textContent(`#recent tr[data-si="${f.si}"]`)) ?? ''));
+    expect(await page.textContent(`#recent tr[data-si="${f.si}"] td.owner`)).toBe(clientIdOf(h.token));
     const sharesShown = `[...document.querySelectorAll('#servers tbody tr')].reduce((a, tr) => a + Number(tr.children[5].textContent), 0)`;
     expect(await until('shares pushed in the server table', async () => (await page.evaluate<number>(sharesShown)) === 10)).toBe(true);
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ServerProber, STALE_SERVER_ERROR_MS } from '../../../helper/admin/probe.js';
 import { ThroughputTracker } from '../../../helper/admin/throughput.js';
+import type { GridDirectory, ServerHealth } from '../../../helper/grid/directory.js';
+import { silentLogger } from '../../../runtime/log.js';
 import { TicketStore } from '../../../helper/admin/tickets.js';
 import { findPackageRoot, pageDir } from '../../../helper/admin/package-root.js';
 import { existsSync } from 'node:fs';
@@ -40,6 +43,37 @@ describe('throughput over the last minute', () => {
     now = 180_000; // same slot, one lap later
     t.add('received', 120);
     expect(t.rates().received).toBe(2);
+  });
+});
+
+describe('the current rate', () => {
+  it('shows a burst at its own speed, not spread over the minute since start', () => {
+    let now = 1_000_000;
+    const t = new ThroughputTracker(60, () => now);
+    now += 50_000; // the helper has been up for a while
+    for (let i = 0; i < 3; i++) {
+      t.add('received', 60 * 2 ** 20); // 60 MiB in each of three seconds
+      now += 1000;
+    }
+    expect(t.current().received).toBe(60 * 2 ** 20);
+    expect(t.rates().received).toBeLessThan(4 * 2 ** 20); // the minute average: what the tile showed before
+    now += 5000; // quiet for the whole recent window
+    expect(t.current()).toEqual({ received: 0, encoded: 0, pushed: 0, windowSeconds: 5 });
+  });
+});
+
+describe('server errors', () => {
+  it("age out: a recovered server's error older than the named interval is no longer current", async () => {
+    let now = 1_000_000;
+    let health: ServerHealth = { url: 'https://s1', reachable: false, lastError: 'connect ECONNREFUSED', checkedAt: now };
+    const grid = { health: () => [health], probe: async () => undefined } as unknown as GridDirectory;
+    const prober = new ServerProber(grid, { perServer: new Map() }, 0, silentLogger(), STALE_SERVER_ERROR_MS, () => now);
+    expect(prober.servers()[0]).toMatchObject({ lastError: 'connect ECONNREFUSED', lastErrorAt: 1_000_000, previousError: null });
+    health = { url: 'https://s1', reachable: true, checkedAt: now + 1000 };
+    now += STALE_SERVER_ERROR_MS - 1;
+    expect(prober.servers()[0]).toMatchObject({ reachable: true, lastError: 'connect ECONNREFUSED' });
+    now += 1;
+    expect(prober.servers()[0]).toMatchObject({ reachable: true, lastError: null, lastErrorAt: null, previousError: { message: 'connect ECONNREFUSED', at: 1_000_000 } });
   });
 });
 
