@@ -43,7 +43,10 @@ export function requestLog(log: RequestLogSink, options: RequestLogOptions = {})
         ...(aborted ? { aborted: true } : {}),
       };
       const msg = `${req.method} ${path} ${aborted ? 'aborted' : res.statusCode} ${entry.ms}ms in=${entry.bytesIn}B out=${entry.bytesOut}B`;
-      if (aborted || res.statusCode >= 500) log.warn(entry, msg);
+      // A connection closed before the answer is the client's doing (a flaky link, Ctrl-C, a
+      // shutdown ending its requests): resumable clients come back, so it is not a warning.
+      // A 5xx the server sent is one.
+      if (!aborted && res.statusCode >= 500) log.warn(entry, msg);
       else log.info(entry, msg);
     };
     res.once('finish', () => finish(false));

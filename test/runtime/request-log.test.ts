@@ -21,6 +21,22 @@ describe('request log', () => {
     expect(lines.join('\n')).toContain('/uri/<read-cap>');
   });
 
+  it('logs a request whose client went away (or that a shutdown ended) at info, and a 5xx at warn', async () => {
+    const at: { level: string; msg: string }[] = [];
+    const sink = { info: (_o: object, msg = '') => at.push({ level: 'info', msg }), warn: (_o: object, msg = '') => at.push({ level: 'warn', msg }) };
+    const app = express();
+    app.use(requestLog(sink));
+    app.get('/hang', (req) => req.socket.destroy());
+    app.get('/fail', (_req, res) => res.status(503).send('x'));
+    await request(app).get('/hang').catch(() => undefined);
+    await request(app).get('/fail');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(at).toEqual([
+      { level: 'info', msg: expect.stringMatching(/^GET \/hang aborted /) },
+      { level: 'warn', msg: expect.stringMatching(/^GET \/fail 503 /) },
+    ]);
+  });
+
   it('redacts a cap however it is spelled, and whatever follows /uri/', () => {
     expect(redactCapabilities(`/uri/ferry-chk-verify:${'c'.repeat(26)}:x:1:2:3/name`)).toBe('/uri/<verify-cap>/name');
     expect(redactCapabilities(`/uri/${encodeURIComponent(CAP)}`)).toBe('/uri/<read-cap>');
