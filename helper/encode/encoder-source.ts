@@ -108,6 +108,9 @@ export class EncoderSource implements BlockSource {
     };
     try {
       let next = prepare(0);
+      // Observed from the start: an abort before the first await (a helper shutting down) must not
+      // leave this prefetch rejecting unhandled.
+      next.catch(() => undefined);
       for (let i = 0; i < g.numSegments; i++) {
         o.signal?.throwIfAborted();
         const coded = await next;

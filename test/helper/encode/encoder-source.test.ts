@@ -56,6 +56,40 @@ async function encodeWithSource(ct: Buffer, g: FileGeometry, encode: EncodeFn): 
 }
 
 describe('EncoderSource', () => {
+
+  it('fails with the reason, and leaves no unhandled rejection, when aborted before its first segment (a helper shutting down)', async () => {
+    const ct = randomBytes(3 * 65536);
+    const g = fileGeometry(ct.length, { k: 3, n: 5, maxSegmentSize: 65536 });
+    const spool = path.join(dir, `spool-${randomBytes(4).toString('hex')}`);
+    await writeFile(spool, ct);
+    const stop = new AbortController();
+    stop.abort(new Error('helper shutting down'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const source = new EncoderSource({
+        geometry: g,
+        layout: shareLayout(g),
+        spoolFile: async () => spool,
+        segmentHashes: new Uint8Array(g.numSegments * HASH_BYTES),
+        crypttextRoot: 'root',
+        currentRoot: async () => 'root',
+        encode: inThread,
+        signal: stop.signal,
+        // As the upload runner's wait for spooled bytes: it rejects with the abort reason.
+        available: async (_end, signal) => {
+          await Promise.resolve();
+          throw signal?.reason;
+        },
+      });
+      await expect(source.feed([0], async () => undefined)).rejects.toThrow('helper shutting down');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
   for (const [name, encode] of [['hashing in the codec workers', inWorkers], ['hashing on the main thread', inThread]] as const) {
     it(`produces exactly the reference shares (${name}, padded tail, padded trees)`, async () => {
       const g = fileGeometry(5 * 3000 + 7, { k: 3, n: 7, maxSegmentSize: 3000 });
