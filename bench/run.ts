@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   const sizeMiB = sizeFlag(process.argv.slice(2), 'size', 1024);
   const rows: BenchRow[] = [];
   const sections: Record<string, unknown> = {};
+  // --only=e2e,download runs just those sections (an rss-* section is selected as "rss").
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
   const section = async <T>(name: string, fn: () => Promise<T>, toRows: (r: T) => BenchRow[]) => {
+    if (only && !only.includes(name.replace(/-.*/, ''))) return;
     process.stderr.write(`bench: ${name}...\n`);
     try {
       const r = await fn();

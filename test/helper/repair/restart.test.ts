@@ -76,9 +76,19 @@ describe('repair after a helper restart', () => {
     release();
     await closing;
 
+    // A write the servers were handling when the helper went away may still land after close():
+    // take the servers' holdings once they have stopped changing.
+    let settled = await landed();
+    for (const deadline = Date.now() + 10_000; ; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      const again = await landed();
+      if ([...again].every(([s, p]) => settled.get(s)?.bytes === p.bytes)) break;
+      if (Date.now() > deadline) throw new Error('the servers kept receiving after the first helper closed');
+      settled = again;
+    }
     // The servers hold partial shares: some bytes of each, not all.
     const partial = new Map<number, number>();
-    for (const [shnum, p] of await landed()) {
+    for (const [shnum, p] of settled) {
       expect(p.complete).toBe(false);
       partial.set(shnum, p.bytes);
     }
