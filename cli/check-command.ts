@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toVerifyCap } from '../core/capability.js';
 import { FerryError } from '../core/errors.js';
 import { formatSize } from '../runtime/size.js';
-import { checkFile, type CheckReport } from '../client/check.js';
+import type { CheckReport } from '../client/check.js';
 import { interruptible } from './interrupt.js';
 import { clientSettings } from './settings.js';
 import { intOption, UsageError } from './usage.js';
@@ -61,6 +61,7 @@ export function registerCheckCommand(program: Command): void {
     .action(async (cap: string, flags: { verify?: boolean; happy?: number; json?: boolean }, cmd: Command) => {
       capArgument(cap);
       const s = await clientSettings(cmd);
+      const { checkFile } = await import('../client/check.js');
       const report = await interruptible((signal) => checkFile(cap, { helperUrl: s.helperUrl, token: s.token, verify: flags.verify, happy: flags.happy, signal }), {
         interrupted: 'interrupted',
       });

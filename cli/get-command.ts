@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { parseReadCap } from '../core/capability.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
 import { formatSize } from '../runtime/size.js';
-import { download } from '../client/download.js';
 import { gatewayTarget, isCapUrl } from '../client/download/gateway-target.js';
 import { resolveGetOutput } from './get-output.js';
 import { interruptible } from './interrupt.js';
@@ -42,6 +41,7 @@ export function registerGetCommand(program: Command): void {
       const out = await resolveGetOutput({ output: flags.output, force: flags.force, stdoutIsTTY: Boolean(process.stdout.isTTY), defaultName: si });
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
       let resumeNoted = false;
+      const { download } = await import('../client/download.js');
       const result = await interruptible(
         (signal) =>
           download(cap, out.kind === 'stdout' ? process.stdout : out.path, {

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { CLIENT_FILE, DEFAULT_HOME } from '../client/config.js';
 import { daemonLogger, logLevelOption, serveUntilSignal } from './daemon.js';
-import { startLocalGrid } from './local-grid.js';
 import { intOption, type GlobalFlags } from './usage.js';
 
 interface GridFlags {
@@ -30,6 +29,7 @@ export function registerGridCommand(program: Command): void {
     // Quieter than a lone daemon: the grid shares the terminal with its user.
     const level = flags.logLevel ?? (process.env.FERRY_LOG_LEVEL ? undefined : 'warn');
     const home = path.resolve(g.home ?? process.env.FERRY_HOME ?? DEFAULT_HOME);
+    const { startLocalGrid } = await import('./local-grid.js');
     const grid = await startLocalGrid({ home, port: flags.port, adminPort: flags.adminPort, servers: flags.servers, host: flags.host, tokenFile: flags.tokenFile === undefined ? undefined : path.resolve(flags.tokenFile), log: daemonLogger('grid', level) });
     const here = path.resolve(DEFAULT_HOME) === home;
     const d = grid.helper.helper.config.defaults;

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
-import { parseHelperConfig, type HelperConfig } from '../helper/config.js';
-import { reloadOnHangup, startHelper, unreachableHappiness } from '../helper/start.js';
+import type { HelperConfig } from '../helper/config.js';
 import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal, withPortHint } from './daemon.js';
 import { intOption, UsageError } from './usage.js';
 
@@ -16,6 +15,7 @@ interface HelperFlags {
 
 /** Reads the JSON config; flags override single keys; a relative dataDir or tls file is relative to the file (or, as a flag, to the cwd). */
 export async function loadHelperConfig(flags: HelperFlags): Promise<HelperConfig> {
+  const { parseHelperConfig } = await import('../helper/config.js');
   const config = await readConfigFile(flags.config, {
     schema: { parse: parseHelperConfig },
     label: 'helper',
@@ -38,6 +38,7 @@ export function registerHelperCommand(program: Command): void {
     .option('--data-dir <dir>', 'data directory (overrides "dataDir")');
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL').action(async (flags: HelperFlags) => {
     const config = await loadHelperConfig(flags);
+    const { reloadOnHangup, startHelper, unreachableHappiness } = await import('../helper/start.js');
     const never = unreachableHappiness(config);
     if (never) throw new UsageError(`${flags.config}: ${never}`);
     const helper = await withPortHint('helper', config.host, config.adminToken ? `${config.port} (or the admin port ${config.admin.port} on ${config.admin.host})` : config.port, () => startHelper(config, { log: daemonLogger('helper', flags.logLevel) }));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { base32Encode } from '../core/base32.js';
-import { readFileIfExists, unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
+import { unlinkDurable, writeFileDurable } from '../runtime/fs/durable.js';
 import { ensurePrivateDir, readOrCreateSecretFile } from '../runtime/fs/secret-file.js';
 import { silentLogger, type Logger } from '../runtime/log.js';
 import { loadOrCreateIdentity } from '../runtime/tls/identity.js';
@@ -11,6 +11,7 @@ import { startStorageServer, type RunningStorageServer, type StorageServerOption
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { CLIENT_FILE, readClientFile } from '../client/config.js';
 import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_N } from '../core/params.js';
+import { GRID_FILE, processAlive, readGridFile, type GridFile } from './grid-file.js';
 
 /**
  * `ferry grid`: a helper and N storage servers in one process, on loopback,
@@ -35,7 +36,6 @@ import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_N } from '../core/params.js';
  * storage servers as processes and hands their URLs to gridHelperConfig.
  */
 export const ADMIN_TOKEN_FILE = 'admin-token';
-export const GRID_FILE = 'grid.json';
 
 export interface LocalGridOptions {
   home: string;
@@ -67,37 +67,8 @@ export interface LocalGrid {
   close(): Promise<void>;
 }
 
-export interface GridFile {
-  pid: number;
-  helperUrl: string;
-  adminUrl?: string;
-  /** `url` is the pinned address (https://host:port/#spki=pin): what another helper would be configured with. */
-  storage: { url: string; serverId: string; pin?: string }[];
-  startedAt: number;
-}
-
 function newToken(): string {
   return base32Encode(randomBytes(32));
-}
-
-export async function readGridFile(home: string): Promise<GridFile | undefined> {
-  const raw = await readFileIfExists(path.join(home, GRID_FILE));
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8')) as GridFile;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether a process exists (a grid.json left by a crash names a dead pid). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A storage server the grid uses: started in this process, or by the caller (e.g. as its own process). */

@@ -11,7 +11,11 @@ import { registerTokenCommand } from './token-command.js';
 import { UsageError } from './usage.js';
 import { packageVersion } from '../helper/admin/package-root.js';
 
-/** Builds the `ferry` program; each area registers its own subcommands. */
+/**
+ * Builds the `ferry` program; each area registers its own subcommands. A command
+ * imports its heavy modules (helper, storage server, client transfers) when it
+ * runs, so `--help`, usage errors and the client commands start without them.
+ */
 export function buildProgram(): Command {
   const program = new Command('ferry')
     .description('Resumable, encrypted, erasure-coded uploads')

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { formatSize } from '../runtime/size.js';
-import { upload } from '../client/upload.js';
 import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
 import { clientSettings } from './settings.js';
@@ -36,6 +35,7 @@ export function registerPutCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  ferry put photo.jpg                 prints the read-cap\n  ferry put big.iso --json            the cap and what happened, as JSON\n  ferry put f --helper http://host:3456 --token T')
     .action(async (file: string, flags: PutFlags, cmd: Command) => {
       const s = await clientSettings(cmd);
+      const { upload } = await import('../client/upload.js');
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
       const result = await interruptible(
         (signal) =>

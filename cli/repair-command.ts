@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { repairFile, type RepairOutcome, type RepairStarted } from '../client/check.js';
+import type { RepairOutcome, RepairStarted } from '../client/check.js';
 import { capArgument, reasonText } from './check-command.js';
 import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
@@ -43,6 +43,7 @@ export function registerRepairCommand(program: Command): void {
     .action(async (cap: string, flags: RepairFlags, cmd: Command) => {
       capArgument(cap);
       const s = await clientSettings(cmd);
+      const { repairFile } = await import('../client/check.js');
       const bar = new ProgressView(process.stderr, flags.progress && flags.wait && Boolean(process.stderr.isTTY), new Set(['repairing']));
       const outcome: RepairOutcome | RepairStarted = await interruptible(
         (signal) =>

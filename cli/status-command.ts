@@ -2,10 +2,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { formatSize } from '../runtime/size.js';
 import { defaultStateDir, findHome, type ClientSettings } from '../client/config.js';
-import { processAlive, readGridFile, type GridFile } from './local-grid.js';
-import { HelperApi, type HelperInfo, type JobView } from '../client/helper-api.js';
-import { createAgent, HelperError } from '../client/http.js';
-import { Journal, type TransferRecord } from '../client/journal.js';
+import { processAlive, readGridFile, type GridFile } from './grid-file.js';
+import type { HelperInfo, JobView } from '../client/helper-api.js';
+import type { TransferRecord } from '../client/journal.js';
 import { JOURNAL_DIR } from '../client/state-dir.js';
 import { clientSettings } from './settings.js';
 import { UsageError, type GlobalFlags } from './usage.js';
@@ -39,6 +38,7 @@ async function gather(cmd: Command): Promise<StatusReport> {
     transfers: [],
     problems: [],
   };
+  const [{ HelperApi }, { createAgent, HelperError }, { Journal }] = await Promise.all([import('../client/helper-api.js'), import('../client/http.js'), import('../client/journal.js')]);
   const records = await new Journal(path.join(stateDir, JOURNAL_DIR)).list();
   // The key never leaves the journal, not even in --json.
   report.transfers = records.map(({ key: _key, id: _id, ...r }) => r);

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { resolveStorageConfig, type StorageConfig, type StorageFlags } from '../storage/config.js';
-import { listenerIdentity } from '../runtime/tls/setting.js';
-import { startStorageServer } from '../storage/server.js';
+import type { StorageConfig, StorageFlags } from '../storage/config.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal, withPortHint } from './daemon.js';
 import { UsageError } from './usage.js';
@@ -11,6 +9,7 @@ import { UsageError } from './usage.js';
  * checks values, so whatever it throws is a usage error (exit 2), as for `ferry helper`.
  */
 async function storageConfig(flags: StorageFlags): Promise<StorageConfig> {
+  const { resolveStorageConfig } = await import('../storage/config.js');
   try {
     return await resolveStorageConfig(flags);
   } catch (err) {
@@ -38,6 +37,7 @@ export function registerStorageCommand(program: Command): void {
       const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
+      const [{ listenerIdentity }, { startStorageServer }] = await Promise.all([import('../runtime/tls/setting.js'), import('../storage/server.js')]);
       const tls = await listenerIdentity({ setting: config.tls, defaultOn: true, host: config.host, dir: config.dir, allowInsecureHttp: config.allowInsecureHttp, what: 'the storage server' });
       const server = await withPortHint('storage', config.host, config.port, () =>
         startStorageServer({
