@@ -70,13 +70,15 @@ export interface CallContext {
   retry: RetryPolicy;
   /** Per-request header and body timeout (default 120 s). */
   timeoutMs?: number;
+  /** Each retry, before its backoff: how a user learns that the helper went away instead of watching a frozen bar. */
+  onRetry?: (err: HelperError, failure: number, of: number) => void;
 }
 
 /**
  * Runs `fn` until it succeeds, fails for good, or fails retryably more than
  * `retry.attempts` times in a row. `fn` returning normally is progress.
  */
-export async function withRetries<T>(ctx: Pick<CallContext, 'signal' | 'retry'>, fn: () => Promise<T>, onRetry?: (err: HelperError, failure: number) => void): Promise<T> {
+export async function withRetries<T>(ctx: Pick<CallContext, 'signal' | 'retry' | 'onRetry'>, fn: () => Promise<T>): Promise<T> {
   for (let failure = 0; ; ) {
     try {
       return await fn();
@@ -85,7 +87,7 @@ export async function withRetries<T>(ctx: Pick<CallContext, 'signal' | 'retry'>,
       if (!(err instanceof HelperError) || !err.retryable) throw err;
       failure++;
       if (failure > ctx.retry.attempts) throw err;
-      onRetry?.(err, failure);
+      ctx.onRetry?.(err, failure, ctx.retry.attempts);
       await sleep(backoffDelay(ctx.retry, failure, err.retryAfterMs), ctx.signal);
     }
   }

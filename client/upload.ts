@@ -114,7 +114,7 @@ async function uploadFile(filePath: string, o: UploadOptions & { stateDir: strin
   throwIfAborted(o.signal);
   const retry = { ...DEFAULT_RETRY, ...o.retry };
   const agent = createAgent(o.helperUrl);
-  const ctx = { agent, token: o.token, signal: o.signal, retry };
+  const ctx = { agent, token: o.token, signal: o.signal, retry, onRetry: o.onRetry };
   const api = new HelperApi(o.helperUrl, ctx);
   const journal = new Journal(path.join(o.stateDir, JOURNAL_DIR));
   const keyMode: KeyMode = o.randomKey ? 'random' : 'convergent';
