@@ -10,6 +10,7 @@ import { benchTlsCost } from './tls-cost.js';
 import { benchHelperPipeline } from './helper-pipeline.js';
 import { printTable, type BenchRow } from './lib/report.js';
 import { benchSpool } from './spool.js';
+import { benchStorageReceive } from './storage-receive.js';
 
 /**
  * `npm run bench [-- --size 256M]`: every figure against a baseline measured
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   await section('crypto', () => benchCrypto({ sizeMiB: Math.min(sizeMiB, 256) }), (r) => r);
   await section('spool', () => benchSpool({ sizeMiB }), (r) => r);
   await section('helper', () => benchHelperPipeline({ sizeMiB }), (r) => r);
+  await section('storage', () => benchStorageReceive({ sizeMiB: Math.min(sizeMiB, 1024) }), (r) => r);
   // --profile: V8 CPU profiles of the e2e run's helper and client and of a gateway GET, next to the JSON.
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');

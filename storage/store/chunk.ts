@@ -29,32 +29,41 @@ async function readFully(handle: FileHandle, length: number, position: number): 
   return buf;
 }
 
-/** Body bytes gathered into one positional write: HTTP delivers ~64 KiB chunks, a write each would cost a thread-pool trip each. */
-const STAGING_BYTES = 1024 * 1024;
+/**
+ * Body bytes gathered into one positional write: HTTP delivers 16-64 KiB
+ * chunks, a write each would cost a thread-pool trip each. The HTTP handler
+ * batches the body to this size (see storage/http/body-batches.ts), so its
+ * pieces go to disk without being staged.
+ */
+export const STAGING_BYTES = 1024 * 1024;
 
-/** Contiguous bytes waiting for one write, in a buffer reused for the whole request. */
+/**
+ * Contiguous bytes waiting for one write, in a buffer reused for the whole
+ * request (allocated on first use). A piece at least as large as the buffer,
+ * arriving with nothing staged, is written as it is: no copy.
+ */
 class Staging {
-  private readonly buf: Buffer;
+  private buf: Buffer | undefined;
   private start = 0;
   private fill = 0;
 
   constructor(
     private readonly handle: FileHandle,
-    size: number,
-  ) {
-    this.buf = Buffer.allocUnsafe(Math.max(1, size));
-  }
+    private readonly size: number,
+  ) {}
 
   async add(bytes: Uint8Array, position: number): Promise<void> {
     if (this.fill > 0 && position !== this.start + this.fill) await this.flush();
+    if (this.fill === 0 && bytes.length >= this.size) return writeFully(this.handle, bytes, position);
+    const buf = (this.buf ??= Buffer.allocUnsafe(this.size));
     let off = 0;
     while (off < bytes.length) {
       if (this.fill === 0) this.start = position + off;
-      const take = Math.min(bytes.length - off, this.buf.length - this.fill);
-      this.buf.set(bytes.subarray(off, off + take), this.fill);
+      const take = Math.min(bytes.length - off, buf.length - this.fill);
+      buf.set(bytes.subarray(off, off + take), this.fill);
       this.fill += take;
       off += take;
-      if (this.fill === this.buf.length) await this.flush();
+      if (this.fill === buf.length) await this.flush();
     }
   }
 
@@ -62,7 +71,7 @@ class Staging {
     if (this.fill === 0) return;
     const n = this.fill;
     this.fill = 0;
-    await writeFully(this.handle, this.buf.subarray(0, n), this.start);
+    await writeFully(this.handle, this.buf!.subarray(0, n), this.start);
   }
 }
 
@@ -104,8 +113,9 @@ export async function writeChunk(
   let pos = range.start;
   const staged = new Staging(handle, Math.min(STAGING_BYTES, range.end - range.start));
   // Leaving this loop early calls `return()` on `body`'s iterator. For an
-  // HTTP request pass `req.iterator({ destroyOnReturn: false })`: destroying
-  // the request would also kill the socket the error response must use.
+  // HTTP request pass batchedBody(req) (or `req.iterator({ destroyOnReturn:
+  // false })`): destroying the request would also kill the socket the error
+  // response must use.
   for await (const chunk of guarded(body)) {
     if (chunk.length === 0) continue;
     if (pos + chunk.length > range.end) {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
@@ -257,6 +259,36 @@ describe('uploads', () => {
     const results = await Promise.all(Array.from({ length: data.length / step }, (_, i) => put(SI, 0, data, i * step, (i + 1) * step)));
     expect(results.map((r) => r.status).sort()).toEqual([...Array(15).fill(200), 201]);
     expect(Buffer.compare((await read(SI, 0)).body, data)).toBe(0);
+  });
+
+  it('counts nothing of a PATCH whose client went away midway, and takes the range again afterwards', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17); // several body batches
+    await allocate(SI, data.length, [0]);
+    const server = http.createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = http.request({
+        port,
+        host: '127.0.0.1',
+        method: 'PATCH',
+        path: `${BASE}/immutable/${SI}/0`,
+        headers: { ...AUTH, 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes 0-${data.length - 1}/${data.length}`, 'Content-Length': data.length },
+      });
+      req.on('error', () => undefined);
+      req.write(data.subarray(0, 2 * 1024 * 1024));
+      await new Promise((r) => setTimeout(r, 50));
+      req.destroy();
+      // The write lock is released once the server has given up on that body; nothing of it counts.
+      const res = await put(SI, 0, data, 0, 1024);
+      expect(res.status).toBe(200);
+      expect(res.body.missing).toEqual([[1024, data.length]]);
+      expect((await put(SI, 0, data, 1024, data.length)).status).toBe(201);
+      expect(Buffer.compare((await read(SI, 0)).body, data)).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('resumes a partial share after a restart', async () => {

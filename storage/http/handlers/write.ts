@@ -2,7 +2,9 @@ import type { RequestHandler } from 'express';
 import { FerryError } from '../../../core/errors.js';
 import { parseContentRange } from '../../../runtime/http/range.js';
 import type { ProgressResponse } from '../../protocol.js';
+import { STAGING_BYTES } from '../../store/chunk.js';
 import type { ShareProgress } from '../../store/types.js';
+import { batchedBody } from '../body-batches.js';
 import type { HandlerDeps } from '../deps.js';
 import { shareNumberParam, storageIndexParam } from '../params.js';
 
@@ -38,7 +40,8 @@ export function writeHandler({ store, maxWriteSize }: HandlerDeps): RequestHandl
     if (contentLength !== undefined && contentLength !== length) {
       throw new FerryError('INVALID_RANGE', `Content-Length ${contentLength} does not match the ${length} bytes of Content-Range`);
     }
-    const body = { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) };
+    // In batches the store writes without staging them (one promise per MiB, not per 16 KiB TLS record).
+    const body = batchedBody(req, STAGING_BYTES);
     const progress = await store.write(si, shnum, range, body);
     res.status(progress.complete ? 201 : 200).json(progressBody(progress));
   };
