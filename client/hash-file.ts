@@ -6,7 +6,7 @@ import { framedDigest, netstring, TAGS, taggedHash, taggedHasher } from '../core
 import { cipherPieces, encryptInto } from './cipher-pieces.js';
 import { readChunks } from './file-source.js';
 
-const HASH_CHUNK = 4 * 1024 * 1024;
+const HASH_CHUNK = 1024 * 1024;
 
 export interface FileHashes {
   key: Uint8Array;
@@ -56,8 +56,8 @@ export async function hashFile(o: {
 }
 
 const PREFIX = netstring(TAGS.crypttextSegment);
-/** Segments hashed at once, bounded to ~32 MiB of buffers. */
-const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+/** Segments hashed at once, bounded to ~8 MiB of buffers: enough to keep the libuv pool busy on a few cores. */
+const MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 
 /**
  * Pass two: encrypt on the event loop, SHA-256 each whole segment with

@@ -1,5 +1,6 @@
 import { createCipheriv, type Cipher } from 'node:crypto';
 import { FormatError } from '../errors.js';
+import { primeAllocator } from './heap.js';
 import { loadSodium, sodiumSync } from './sodium.js';
 
 /**
@@ -18,6 +19,7 @@ const COUNTER_WRAP = 2 ** 32; // OpenSSL's counter is 32 bits; we carry into the
 
 /** Must be awaited once before constructing a {@link SeekableCipher}. */
 export async function cipherReady(): Promise<void> {
+  primeAllocator(); // every update() allocates its output: see heap.ts
   await loadSodium();
 }
 
