@@ -45,6 +45,15 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
  * CPU seconds per GiB each kind of process spent on the put. With
  * `profileDir`, the helper and the client write V8 CPU profiles there.
  */
+/** A 16 MiB put of other bytes (no deduplication with the measured file) through the same helper. */
+async function warmUp(dir: string, helperUrl: string): Promise<void> {
+  const file = path.join(dir, 'warm-up.bin');
+  await writeRandomFile(file, 16 * MiB);
+  const child = spawn(process.execPath, [FERRY_BIN, 'put', file, '--helper', helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'warm-up-state'), '--no-progress'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`the warm-up put exited ${code}`);
+}
+
 export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; /** Cap the client → helper link (MB/s) with a proxy. */ throttleMBps?: number; /** helper → storage over HTTPS (default) or HTTP */ tls?: boolean } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
@@ -64,6 +73,9 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; 
     helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const helperUrl = await waitForListening(helper, 'helper');
     if (o.throttleMBps) proxy = await throttleProxy(helperUrl, o.throttleMBps);
+    // The helper and the storage servers are long-running services: one small put first, so the figures are
+    // not the one-off warm-up (JIT, lazy loading, first connections) of eleven fresh processes. The client stays cold.
+    await warmUp(dir, proxy?.url ?? helperUrl);
     const storagePids = storage.map((s) => s.child.pid);
     const helperCpu0 = (await cpuSecondsOf(helper.pid)) ?? 0;
     const storageCpu0 = await cpuSecondsOfAll(storagePids);
