@@ -30,6 +30,11 @@ export interface FileContextDeps {
   log?: (msg: string) => void;
 }
 
+/** How much faster (beyond twice as fast) an unused share must answer to replace one in use. */
+const OUTPACE_MS = 20;
+/** A secondary share must answer this much sooner than a primary to be preferred: it costs decoding. */
+const SECONDARY_PENALTY_MS = 5;
+
 export class FileContext implements FileShape {
   readonly codec: ErasureCodec;
   readonly crypttext: CrypttextProofs;
@@ -86,8 +91,26 @@ export class FileContext implements FileShape {
   /** Usable readers, fastest server first; primary shares (no decoding work) win near-ties. */
   ranked(exclude?: ReadonlySet<ShareReader>): ShareReader[] {
     const now = Date.now();
-    const score = (r: ShareReader) => (this.deps.io.latency?.estimate(r.server.id) ?? 0) + (r.primary ? 0 : 2);
-    return this.readers.filter((r) => r.usable(now) && !exclude?.has(r)).sort((a, b) => score(a) - score(b));
+    return this.readers.filter((r) => r.usable(now) && !exclude?.has(r)).sort((a, b) => this.score(a) - this.score(b));
+  }
+
+  /**
+   * Of `current`, those no unused share beats by a wide margin (half the
+   * answer time and OUTPACE_MS less). Answer times on a busy machine jitter
+   * by tens of milliseconds: swapping shares on every small difference threw
+   * away their read-ahead runs (2.5x the storage requests) and, when a
+   * secondary share won, added decoding work to every segment.
+   */
+  notOutpaced(current: readonly ShareReader[]): ShareReader[] {
+    const inUse = new Set(current.map((r) => r.shnum));
+    const best = this.ranked().find((r) => !inUse.has(r.shnum));
+    if (!best) return [...current];
+    const bar = this.score(best);
+    return current.filter((r) => this.score(r) <= 2 * bar + OUTPACE_MS);
+  }
+
+  private score(r: ShareReader): number {
+    return (this.deps.io.latency?.estimate(r.server.id) ?? 0) + (r.primary ? 0 : SECONDARY_PENALTY_MS);
   }
 
   /** Distinct share numbers that still have a usable reader (not bad, not resting after a failure). */

@@ -255,4 +255,50 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
     expect(await requests(gw.settings.readAheadBytes)).toBeLessThan(segments);
     expect(gw.stats.shareFailures).toBe(0);
   });
+
+  it('the blocks read ahead never exceed readAheadBytes, one request per share per run of blocks', async () => {
+    const gw = grid.helper.helper.gateway;
+    await get(url, { range: 'bytes=0-0' }); // warm, as above: what follows counts block requests only
+    const blockSize = file.f.geometry.blockSize;
+    const segments = file.f.geometry.numSegments;
+    const saved = gw.settings.readAheadBytes;
+    try {
+      // Budgets of 9 blocks (runs of 2 per share), 5 (runs of 1) and one not a multiple of a block.
+      for (const budget of [9 * blockSize, 5 * blockSize, 7 * blockSize + blockSize / 2]) {
+        gw.settings.readAheadBytes = budget;
+        gw.stats.readAheadBytesPeak = 0;
+        const before = gw.stats.shareReads;
+        const res = await get(url);
+        expect(res.body.equals(file.plain)).toBe(true);
+        expect(gw.stats.readAheadBytesPeak).toBeGreaterThan(0);
+        expect(gw.stats.readAheadBytesPeak).toBeLessThanOrEqual(budget);
+        const runLength = Math.max(1, Math.floor(budget / (1.5 * 3 * blockSize)));
+        // 3 shares, each read in runs; proof windows reach the end of this small file already.
+        expect(gw.stats.shareReads - before).toBeLessThanOrEqual(3 * Math.ceil(segments / runLength) + 3);
+      }
+    } finally {
+      gw.settings.readAheadBytes = saved;
+    }
+    expect(gw.stats.shareFailures).toBe(0);
+  });
+
+  it('shares in use are kept unless an unused one answers far sooner (jitter does not swap them)', async () => {
+    const gw = grid.helper.helper.gateway;
+    const ctx = await gw.open(verifyCapOf(parseReadCap(file.cap)));
+    const byShnum = new Map(ctx.readers.map((r) => [r.shnum, r]));
+    const inUse = [0, 1, 2].map((n) => byShnum.get(n)!);
+    const spare = ctx.readers.find((r) => r.shnum === 3)!;
+    const others = ctx.readers.filter((r) => r.shnum > 3);
+    const set = (ms: Map<typeof spare, number>) => {
+      for (const [r, v] of ms) for (let i = 0; i < 20; i++) gw.latency.observe(r.server.id, v);
+    };
+    try {
+      set(new Map([...inUse.map((r) => [r, 30] as const), [spare, 20], ...others.map((r) => [r, 500] as const)]));
+      expect(ctx.notOutpaced(inUse)).toEqual(inUse); // 20 ms vs 30 ms: jitter
+      set(new Map([[inUse[1], 80], [spare, 5]]));
+      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 5 ms vs 80 ms: swapped
+    } finally {
+      set(new Map(ctx.readers.map((r) => [r, 1])));
+    }
+  });
 });
