@@ -32,8 +32,13 @@ export interface FileContextDeps {
 
 /** How much faster (beyond twice as fast) an unused share must answer to replace one in use. */
 const OUTPACE_MS = 20;
-/** A secondary share must answer this much sooner than a primary to be preferred: it costs decoding. */
-const SECONDARY_PENALTY_MS = 5;
+/**
+ * A secondary share must answer this much sooner than a primary to be
+ * preferred: it costs decoding on every segment (about 1 ms of CPU per MiB
+ * here), while a server a little slower to answer costs nothing once its
+ * run of blocks streams.
+ */
+const SECONDARY_PENALTY_MS = 25;
 
 export class FileContext implements FileShape {
   readonly codec: ErasureCodec;
@@ -88,29 +93,35 @@ export class FileContext implements FileShape {
     return this.deps.io;
   }
 
-  /** Usable readers, fastest server first; primary shares (no decoding work) win near-ties. */
+  /** Usable readers, fastest server first; primary shares (no decoding work) win ties within SECONDARY_PENALTY_MS. */
   ranked(exclude?: ReadonlySet<ShareReader>): ShareReader[] {
     const now = Date.now();
     return this.readers.filter((r) => r.usable(now) && !exclude?.has(r)).sort((a, b) => this.score(a) - this.score(b));
   }
 
   /**
-   * Of `current`, those no unused share beats by a wide margin (half the
-   * answer time and OUTPACE_MS less). Answer times on a busy machine jitter
-   * by tens of milliseconds: swapping shares on every small difference threw
-   * away their read-ahead runs (2.5x the storage requests) and, when a
-   * secondary share won, added decoding work to every segment.
+   * Of `current`, those to keep: not far slower (twice the answer time and
+   * OUTPACE_MS more) than an unused share, and, if secondary, not about as
+   * slow as an unused primary (which needs no decoding). Answer times on a
+   * busy machine jitter by tens of milliseconds: swapping shares on every
+   * small difference threw away their read-ahead runs (2.5x the storage
+   * requests), and secondaries chosen by chance stayed, decoding every segment.
    */
   notOutpaced(current: readonly ShareReader[]): ShareReader[] {
     const inUse = new Set(current.map((r) => r.shnum));
-    const best = this.ranked().find((r) => !inUse.has(r.shnum));
-    if (!best) return [...current];
-    const bar = this.score(best);
-    return current.filter((r) => this.score(r) <= 2 * bar + OUTPACE_MS);
+    const unused = this.ranked().filter((r) => !inUse.has(r.shnum));
+    const fastest = Math.min(...unused.map((r) => this.latencyOf(r)));
+    const primary = unused.find((r) => r.primary);
+    const outpaced = (ms: number, by: number) => ms > 2 * by + OUTPACE_MS;
+    return current.filter((r) => !outpaced(this.latencyOf(r), fastest) && (r.primary || !primary || outpaced(this.latencyOf(primary), this.latencyOf(r))));
+  }
+
+  private latencyOf(r: ShareReader): number {
+    return this.deps.io.latency?.estimate(r.server.id) ?? 0;
   }
 
   private score(r: ShareReader): number {
-    return (this.deps.io.latency?.estimate(r.server.id) ?? 0) + (r.primary ? 0 : SECONDARY_PENALTY_MS);
+    return this.latencyOf(r) + (r.primary ? 0 : SECONDARY_PENALTY_MS);
   }
 
   /** Distinct share numbers that still have a usable reader (not bad, not resting after a failure). */

@@ -285,20 +285,29 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
   it('shares in use are kept unless an unused one answers far sooner (jitter does not swap them)', async () => {
     const gw = grid.helper.helper.gateway;
     const ctx = await gw.open(verifyCapOf(parseReadCap(file.cap)));
-    const byShnum = new Map(ctx.readers.map((r) => [r.shnum, r]));
-    const inUse = [0, 1, 2].map((n) => byShnum.get(n)!);
-    const spare = ctx.readers.find((r) => r.shnum === 3)!;
-    const others = ctx.readers.filter((r) => r.shnum > 3);
-    const set = (ms: Map<typeof spare, number>) => {
-      for (const [r, v] of ms) for (let i = 0; i < 20; i++) gw.latency.observe(r.server.id, v);
+    const copy = (shnum: number) => ctx.readers.find((r) => r.shnum === shnum)!;
+    const inUse = [copy(0), copy(1), copy(2)];
+    const spare = copy(3);
+    expect(new Set([...inUse, spare].map((r) => r.server.id)).size).toBe(4);
+    // Latencies by server; every other server (other shares, other copies) far behind.
+    const set = (ms: Map<string, number>) => {
+      for (const [id, v] of ms) for (let i = 0; i < 30; i++) gw.latency.observe(id, v);
     };
+    const at = (pairs: [typeof spare, number][]) => new Map(pairs.map(([r, v]) => [r.server.id, v]));
     try {
-      set(new Map([...inUse.map((r) => [r, 30] as const), [spare, 20], ...others.map((r) => [r, 500] as const)]));
+      set(new Map(ctx.readers.map((r) => [r.server.id, 500])));
+      set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
       expect(ctx.notOutpaced(inUse)).toEqual(inUse); // 20 ms vs 30 ms: jitter
-      set(new Map([[inUse[1], 80], [spare, 5]]));
-      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 5 ms vs 80 ms: swapped
+      set(at([[inUse[1], 80], [spare, 6]]));
+      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 6 ms vs 80 ms: swapped (not the two at 30 ms)
+      // A secondary in use gives way to an unused primary about as fast (no decoding), not to a far slower one.
+      set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
+      const withSecondary = [inUse[0], inUse[1], spare];
+      expect(ctx.notOutpaced(withSecondary)).toEqual([inUse[0], inUse[1]]);
+      set(at([[inUse[2], 200]]));
+      expect(ctx.notOutpaced(withSecondary)).toEqual(withSecondary);
     } finally {
-      set(new Map(ctx.readers.map((r) => [r, 1])));
+      set(new Map(ctx.readers.map((r) => [r.server.id, 1])));
     }
   });
 });
