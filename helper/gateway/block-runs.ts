@@ -246,7 +246,12 @@ export class BlockRuns {
     run.ahead = 0;
   }
 
+  /**
+   * A run whose blocks all arrived is left to end by itself: aborting it
+   * between its last byte and the end of the response threw its connection
+   * away (a new TLS handshake for the next request) and counted it as failed.
+   */
   private abortIdle(run: Run): void {
-    if (!run.settled && run.received >= run.taken) run.ac.abort(new Error('read-ahead no longer needed'));
+    if (!run.settled && run.received >= run.taken && run.received < run.lengths.length) run.ac.abort(new Error('read-ahead no longer needed'));
   }
 }

@@ -30,8 +30,16 @@ export interface FileContextDeps {
   log?: (msg: string) => void;
 }
 
-/** How much faster (beyond twice as fast) an unused share must answer to replace one in use. */
-const OUTPACE_MS = 20;
+/**
+ * An unused share replaces one in use when it answers OUTPACE_FACTOR times
+ * faster and OUTPACE_MS more. The margin is wide because the comparison is
+ * lopsided: shares in use are timed while their servers stream runs of
+ * blocks, unused ones when they were last asked, idle. With 2x + 20 ms, a
+ * first GET on a busy machine still hopped between shares (18 runs aborted,
+ * 155 proof reads for 256 MiB; 1100 storage requests per GiB).
+ */
+const OUTPACE_FACTOR = 4;
+const OUTPACE_MS = 100;
 /**
  * A secondary share must answer this much sooner than a primary to be
  * preferred: it costs decoding on every segment (about 1 ms of CPU per MiB
@@ -100,8 +108,8 @@ export class FileContext implements FileShape {
   }
 
   /**
-   * Of `current`, those to keep: not far slower (twice the answer time and
-   * OUTPACE_MS more) than an unused share, and, if secondary, not about as
+   * Of `current`, those to keep: not far slower (OUTPACE_FACTOR times the answer
+   * time and OUTPACE_MS more) than an unused share, and, if secondary, not about as
    * slow as an unused primary (which needs no decoding). Answer times on a
    * busy machine jitter by tens of milliseconds: swapping shares on every
    * small difference threw away their read-ahead runs (2.5x the storage
@@ -112,7 +120,7 @@ export class FileContext implements FileShape {
     const unused = this.ranked().filter((r) => !inUse.has(r.shnum));
     const fastest = Math.min(...unused.map((r) => this.latencyOf(r)));
     const primary = unused.find((r) => r.primary);
-    const outpaced = (ms: number, by: number) => ms > 2 * by + OUTPACE_MS;
+    const outpaced = (ms: number, by: number) => ms > OUTPACE_FACTOR * by + OUTPACE_MS;
     return current.filter((r) => !outpaced(this.latencyOf(r), fastest) && (r.primary || !primary || outpaced(this.latencyOf(primary), this.latencyOf(r))));
   }
 

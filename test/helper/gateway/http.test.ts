@@ -298,8 +298,8 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
       set(new Map(ctx.readers.map((r) => [r.server.id, 500])));
       set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
       expect(ctx.notOutpaced(inUse)).toEqual(inUse); // 20 ms vs 30 ms: jitter
-      set(at([[inUse[1], 80], [spare, 6]]));
-      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 6 ms vs 80 ms: swapped (not the two at 30 ms)
+      set(at([[inUse[1], 400], [spare, 6]]));
+      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 6 ms vs 400 ms: swapped (not the two at 30 ms)
       // A secondary in use gives way to an unused primary about as fast (no decoding), not to a far slower one.
       set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
       const withSecondary = [inUse[0], inUse[1], spare];
