@@ -6,11 +6,14 @@
  * cheap. A run never goes past the last segment the download needs, so a
  * range request reads no more than before.
  *
- * Memory is bounded by `readAheadBytes` (limits.gatewayReadAhead): with k
- * shares in use, each share has at most two runs of
- * readAheadBytes / (2 k blockSize) blocks: the one being consumed and, once
- * half of it was taken, the next one, so the share's server is never idle
- * while the download goes on. Blocks are handed out unverified: ShareReader
+ * Memory is bounded by `readAheadBytes` (limits.gatewayReadAhead): the
+ * bytes of blocks requested and not yet asked for, all shares together,
+ * never exceed it (`peakAhead`). With k shares in use, each share has at most
+ * two runs of readAheadBytes / (1.5 k blockSize) blocks: the one being
+ * consumed and, once half of it was taken, the next one (at most 1.5 runs
+ * not yet taken), so the share's server is never idle while the download
+ * goes on. A run that would not fit (a share left behind still holds some
+ * of the budget) is cut short. Blocks are handed out unverified: ShareReader
  * checks each against its share's tree as before.
  *
  * Block buffers are recycled: once a segment was decrypted and sent, the
@@ -48,6 +51,9 @@ interface Run {
   taken: number;
   /** No longer wanted: aborted as soon as no taken block waits for its bytes. */
   dropped: boolean;
+  /** Bytes of its blocks not yet taken (counted in BlockRuns.ahead until taken or dropped). */
+  ahead: number;
+  lengths: number[];
 }
 
 const BLOCK_FRAMING = framedBuffer(TAGS.block, 0);
@@ -78,12 +84,18 @@ export class BlockRuns {
   /** Framed block buffers of full-size blocks, free for the next runs. */
   private readonly free: Buffer[] = [];
   private blockSize = 0;
+  /** Bytes of blocks requested and not yet asked for, all runs together; never above readAheadBytes. */
+  private ahead = 0;
+  /** The most `ahead` has been (the memory bound the tests check). */
+  peakAhead = 0;
 
   constructor(
     private readonly io: GridIo,
     /** The download's: aborting it aborts every run. */
     private readonly signal: AbortSignal,
     private readonly readAheadBytes: number,
+    /** Told the bytes read ahead whenever they grow. */
+    private readonly onAhead?: (bytes: number) => void,
   ) {}
 
   /**
@@ -104,16 +116,24 @@ export class BlockRuns {
     if (!run || run.blocks[segment - run.first] === undefined) {
       // Out of order (or asked twice): whatever was read ahead is of no use.
       for (const r of list) this.drop(r);
-      run = this.start(reader, segment, windowLast);
+      run = this.start(reader, segment, windowLast, true)!;
       list = [run];
     }
     this.runs.set(reader, list);
-    const block = run.blocks[segment - run.first]!;
-    run.blocks[segment - run.first] = undefined;
-    run.taken = Math.max(run.taken, segment - run.first + 1);
+    const j = segment - run.first;
+    const block = run.blocks[j]!;
+    run.blocks[j] = undefined;
+    run.ahead -= run.lengths[j];
+    this.ahead -= run.lengths[j];
+    run.taken = Math.max(run.taken, j + 1);
     const newest = list[list.length - 1];
     if (list.length < 2 && segment >= newest.first + ((newest.last - newest.first) >> 1) && newest.last < windowLast) {
-      list.push(this.start(reader, newest.last + 1, windowLast));
+      const next = this.start(reader, newest.last + 1, windowLast, false);
+      if (next) list.push(next);
+    }
+    if (this.ahead > this.peakAhead) {
+      this.peakAhead = this.ahead;
+      this.onAhead?.(this.ahead);
     }
     return block.promise;
   }
@@ -155,28 +175,40 @@ export class BlockRuns {
   close(): void {
     this.closed = true;
     this.free.length = 0;
+    this.ahead = 0;
     for (const list of this.runs.values()) for (const r of list) this.drop(r);
     this.runs.clear();
   }
 
-  /** Blocks per run: half the read-ahead budget, shared by the k shares in use (at least one block). */
+  /** Blocks per run: the read-ahead budget over the 1.5 runs each of the k shares in use may hold untaken (at least one block). */
   private runLength(reader: RunShare): number {
     const { ueb, layout } = reader.file;
-    return Math.max(1, Math.floor(this.readAheadBytes / (2 * ueb.k * layout.geometry.blockSize)));
+    return Math.max(1, Math.floor(this.readAheadBytes / (1.5 * ueb.k * layout.geometry.blockSize)));
   }
 
-  private start(reader: RunShare, first: number, windowLast: number): Run {
+  /**
+   * A run of `reader`'s blocks from `first`, as long as the budget allows.
+   * `asked`: block `first` is wanted now (it is taken at once, so it is not
+   * read-ahead, and the run has it even when nothing else fits); otherwise
+   * the run is read-ahead only and undefined when not one block fits.
+   */
+  private start(reader: RunShare, first: number, windowLast: number, asked: boolean): Run | undefined {
     const layout = reader.file.layout;
     this.blockSize = layout.geometry.blockSize;
-    const last = Math.min(layout.geometry.numSegments - 1, Math.max(first, windowLast), first + this.runLength(reader) - 1);
+    const fits = Math.floor(Math.max(0, this.readAheadBytes - this.ahead) / Math.max(1, this.blockSize));
+    const length = Math.min(this.runLength(reader), (asked ? 1 : 0) + fits);
+    if (length < 1) return undefined;
+    const last = Math.min(layout.geometry.numSegments - 1, Math.max(first, windowLast), first + length - 1);
     const ac = new AbortController();
     setMaxListeners(0, ac.signal);
-    const run: Run = { first, last, blocks: [], ac, settled: false, received: 0, taken: 0, dropped: false };
     const lengths: number[] = [];
+    const run: Run = { first, last, blocks: [], ac, settled: false, received: 0, taken: 0, dropped: false, ahead: 0, lengths };
     for (let i = first; i <= last; i++) {
       run.blocks.push(pending());
       lengths.push(blockRange(layout, i).length);
+      run.ahead += lengths[lengths.length - 1];
     }
+    this.ahead += run.ahead;
     const parts = run.blocks.slice(); // the run settles every block, taken or not
     const onAbort = () => ac.abort(this.signal.reason);
     if (this.closed || this.signal.aborted) ac.abort(this.signal.reason);
@@ -189,6 +221,7 @@ export class BlockRuns {
       .catch((err: unknown) => {
         for (const p of parts) p!.reject(err);
         // A failed run is forgotten: the share's next use (after its rest) starts afresh.
+        this.forget(run);
         const list = this.runs.get(reader);
         if (list?.includes(run)) this.runs.set(reader, list.filter((r) => r !== run));
       })
@@ -203,10 +236,22 @@ export class BlockRuns {
   private drop(run: Run): void {
     run.blocks.length = 0;
     run.dropped = true;
+    this.forget(run);
     this.abortIdle(run);
   }
 
+  /** Its untaken blocks no longer count as read ahead (they will never be taken). */
+  private forget(run: Run): void {
+    this.ahead -= run.ahead;
+    run.ahead = 0;
+  }
+
+  /**
+   * A run whose blocks all arrived is left to end by itself: aborting it
+   * between its last byte and the end of the response threw its connection
+   * away (a new TLS handshake for the next request) and counted it as failed.
+   */
   private abortIdle(run: Run): void {
-    if (!run.settled && run.received >= run.taken) run.ac.abort(new Error('read-ahead no longer needed'));
+    if (!run.settled && run.received >= run.taken && run.received < run.lengths.length) run.ac.abort(new Error('read-ahead no longer needed'));
   }
 }

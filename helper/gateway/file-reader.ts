@@ -58,7 +58,7 @@ export class PlaintextReader extends Readable {
     super({ highWaterMark: 64 * 1024 });
     this.o = o;
     setMaxListeners(0, this.ac.signal);
-    if (!o.source && (o.readAheadBytes ?? 0) > 0) this.runs = new BlockRuns(o.ctx.io, this.ac.signal, o.readAheadBytes!);
+    if (!o.source && (o.readAheadBytes ?? 0) > 0) this.runs = new BlockRuns(o.ctx.io, this.ac.signal, o.readAheadBytes!, (b) => o.stats.noteReadAhead(b));
     const seg = o.ctx.layout.geometry.segmentSize;
     this.nextSegment = Math.floor(o.start / seg);
     this.lastSegment = o.end > o.start ? Math.floor((o.end - 1) / seg) : this.nextSegment - 1;

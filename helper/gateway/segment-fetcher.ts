@@ -59,9 +59,10 @@ export async function fetchSegment(ctx: FileContext, i: number, windowLast: numb
   };
   const next = (): ShareReader | undefined => ctx.ranked(tried).find((r) => !busy.has(r.shnum));
 
-  // Keep the current set while it works (its proofs are warm), but look at the ranking afresh now and then.
+  // Keep the current set while it works (its runs and proofs are warm); now and then, swap a share for one clearly faster.
   const now = Date.now();
-  if (i % RERANK_EVERY !== 0) for (const r of ctx.active) if (running.size < k && r.usable(now) && !busy.has(r.shnum)) launch(r);
+  const keep = i % RERANK_EVERY === 0 ? ctx.notOutpaced(ctx.active) : ctx.active;
+  for (const r of keep) if (running.size < k && r.usable(now) && !busy.has(r.shnum)) launch(r);
   while (running.size < k) {
     const r = next();
     if (!r) break;

@@ -21,6 +21,8 @@ export class GatewayStats implements IoGauges {
   segmentsHeld = 0;
   /** Highest `segmentsHeld` seen (memory bound check). */
   segmentsHeldPeak = 0;
+  /** Most block bytes one download had read ahead of what it asked for (bounded by settings.readAheadBytes). */
+  readAheadBytesPeak = 0;
 
   // ---- totals, from events ----
   requests = 0;
@@ -66,7 +68,11 @@ export class GatewayStats implements IoGauges {
     if (this.segmentsHeld > this.segmentsHeldPeak) this.segmentsHeldPeak = this.segmentsHeld;
   }
 
-  releaseSegment(): void {
+  noteReadAhead(bytes: number): void {
+    if (bytes > this.readAheadBytesPeak) this.readAheadBytesPeak = bytes;
+  }
+
+    releaseSegment(): void {
     this.segmentsHeld--;
   }
 

@@ -255,4 +255,59 @@ describe('gateway: GET and HEAD /uri/<read-cap>', () => {
     expect(await requests(gw.settings.readAheadBytes)).toBeLessThan(segments);
     expect(gw.stats.shareFailures).toBe(0);
   });
+
+  it('the blocks read ahead never exceed readAheadBytes, one request per share per run of blocks', async () => {
+    const gw = grid.helper.helper.gateway;
+    await get(url, { range: 'bytes=0-0' }); // warm, as above: what follows counts block requests only
+    const blockSize = file.f.geometry.blockSize;
+    const segments = file.f.geometry.numSegments;
+    const saved = gw.settings.readAheadBytes;
+    try {
+      // Budgets of 9 blocks (runs of 2 per share), 5 (runs of 1) and one not a multiple of a block.
+      for (const budget of [9 * blockSize, 5 * blockSize, 7 * blockSize + blockSize / 2]) {
+        gw.settings.readAheadBytes = budget;
+        gw.stats.readAheadBytesPeak = 0;
+        const before = gw.stats.shareReads;
+        const res = await get(url);
+        expect(res.body.equals(file.plain)).toBe(true);
+        expect(gw.stats.readAheadBytesPeak).toBeGreaterThan(0);
+        expect(gw.stats.readAheadBytesPeak).toBeLessThanOrEqual(budget);
+        const runLength = Math.max(1, Math.floor(budget / (1.5 * 3 * blockSize)));
+        // 3 shares, each read in runs; proof windows reach the end of this small file already.
+        expect(gw.stats.shareReads - before).toBeLessThanOrEqual(3 * Math.ceil(segments / runLength) + 3);
+      }
+    } finally {
+      gw.settings.readAheadBytes = saved;
+    }
+    expect(gw.stats.shareFailures).toBe(0);
+  });
+
+  it('shares in use are kept unless an unused one answers far sooner (jitter does not swap them)', async () => {
+    const gw = grid.helper.helper.gateway;
+    const ctx = await gw.open(verifyCapOf(parseReadCap(file.cap)));
+    const copy = (shnum: number) => ctx.readers.find((r) => r.shnum === shnum)!;
+    const inUse = [copy(0), copy(1), copy(2)];
+    const spare = copy(3);
+    expect(new Set([...inUse, spare].map((r) => r.server.id)).size).toBe(4);
+    // Latencies by server; every other server (other shares, other copies) far behind.
+    const set = (ms: Map<string, number>) => {
+      for (const [id, v] of ms) for (let i = 0; i < 30; i++) gw.latency.observe(id, v);
+    };
+    const at = (pairs: [typeof spare, number][]) => new Map(pairs.map(([r, v]) => [r.server.id, v]));
+    try {
+      set(new Map(ctx.readers.map((r) => [r.server.id, 500])));
+      set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
+      expect(ctx.notOutpaced(inUse)).toEqual(inUse); // 20 ms vs 30 ms: jitter
+      set(at([[inUse[1], 400], [spare, 6]]));
+      expect(ctx.notOutpaced(inUse)).toEqual([inUse[0], inUse[2]]); // 6 ms vs 400 ms: swapped (not the two at 30 ms)
+      // A secondary in use gives way to an unused primary about as fast (no decoding), not to a far slower one.
+      set(at([...inUse.map((r) => [r, 30] as [typeof spare, number]), [spare, 20]]));
+      const withSecondary = [inUse[0], inUse[1], spare];
+      expect(ctx.notOutpaced(withSecondary)).toEqual([inUse[0], inUse[1]]);
+      set(at([[inUse[2], 200]]));
+      expect(ctx.notOutpaced(withSecondary)).toEqual(withSecondary);
+    } finally {
+      set(new Map(ctx.readers.map((r) => [r.server.id, 1])));
+    }
+  });
 });
