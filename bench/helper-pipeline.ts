@@ -8,7 +8,7 @@ import { tusPut, waitForJob } from './lib/tus-put.js';
 /**
  * The helper's own pipeline on a grid of 10 loopback storage servers:
  * upload time of the ciphertext, then the time from the last byte received
- * to the recorded result (goal: at most 0.2 of the upload time).
+ * to the recorded result (goal, issue 14: at most 0.5 of the upload time on loopback).
  */
 export async function benchHelperPipeline(o: { sizeMiB?: number } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
@@ -24,7 +24,7 @@ export async function benchHelperPipeline(o: { sizeMiB?: number } = {}): Promise
     const tailMs = done - uploaded;
     return [
       { figure: 'helper: upload into the spool (pipelined encode running)', value: mbps(file.size, uploadMs), unit: 'MB/s', note: `${sizeMiB} MiB in ${Math.round(uploadMs)} ms` },
-      { figure: 'helper: last byte -> result / upload time', value: tailMs / uploadMs, unit: '', goal: '<= 0.2', note: `${Math.round(tailMs)} ms after the last byte; total ${Math.round(done - t0)} ms (${mbps(file.size, done - t0).toFixed(1)} MB/s end to end)` },
+      { figure: 'helper: last byte -> result / upload time', value: tailMs / uploadMs, unit: '', goal: '<= 0.5', note: `${Math.round(tailMs)} ms after the last byte; total ${Math.round(done - t0)} ms (${mbps(file.size, done - t0).toFixed(1)} MB/s end to end)` },
     ];
   } finally {
     await grid.close();
