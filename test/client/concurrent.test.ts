@@ -8,20 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConvergenceSecret, SECRET_FILE } from '../../client/state-dir.js';
 import { upload, type UploadOptions } from '../../client/upload.js';
-import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
+import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from '../support/grid.js';
 import { reassembleCap } from '../support/reassemble.js';
-import { tempDir } from '../support/tmp.js';
+import { perTest } from '../support/per-test.js';
 
-let grid: TestGrid | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await grid?.close();
-  grid = undefined;
-  for (const c of cleanups.splice(0)) await c();
-});
+const each = perTest();
 
 const SMALL = { maxSegmentSize: 64 * 1024, retry: { baseMs: 20, maxMs: 200 }, pollIntervalMs: 50 } satisfies Partial<UploadOptions>;
 
@@ -31,9 +25,8 @@ async function readBack(g: TestGrid, cap: string): Promise<Buffer> {
 
 describe('two clients, one file, at the same time', () => {
   it('with the same convergence secret: both finish with the same cap, and the file reads back', async () => {
-    grid = await startGrid();
-    const t = await tempDir('ferry-concurrent-');
-    cleanups.push(t.cleanup);
+    const grid = await each.grid();
+    const t = { dir: await each.dir('ferry-concurrent-') };
     const plain = randomBytes(2 * 1024 * 1024 + 11);
     const file = path.join(t.dir, 'file');
     await writeFile(file, plain);
@@ -49,9 +42,8 @@ describe('two clients, one file, at the same time', () => {
   });
 
   it('with different secrets: two storage indexes, both finish, both read back', async () => {
-    grid = await startGrid();
-    const t = await tempDir('ferry-concurrent-');
-    cleanups.push(t.cleanup);
+    const grid = await each.grid();
+    const t = { dir: await each.dir('ferry-concurrent-') };
     const plain = randomBytes(1024 * 1024 + 5);
     const file = path.join(t.dir, 'file');
     await writeFile(file, plain);

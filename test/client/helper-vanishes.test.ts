@@ -1,34 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErasureCodec } from '../../core/erasure/index.js';
 import { isFerryError } from '../../core/errors.js';
 import { upload } from '../../client/upload.js';
-import { CLIENT_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
-import { tempDir } from '../support/tmp.js';
+import { CLIENT_TOKEN } from '../support/grid.js';
+import { perTest } from '../support/per-test.js';
 
-let grid: TestGrid | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await grid?.close();
-  grid = undefined;
-  for (const c of cleanups.splice(0)) await c();
-});
+const each = perTest();
 
 describe('a helper that goes away while the client waits for its job', () => {
   it('each retry is reported (what failed, n of N) and the upload then fails with the reason, not a silent wait', async () => {
     // The helper's encode waits at the first segment until the test lets it go: the client is then polling the job.
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
-    grid = await startGrid({
+    const grid = await each.grid({
       encode: async (k, n, blocks) => {
         await gate;
         return new ErasureCodec(k, n).encode(blocks.map((b) => new Uint8Array(b)));
       },
     });
-    const { dir, cleanup } = await tempDir('ferry-vanish-');
-    cleanups.push(cleanup);
+    const dir = await each.dir('ferry-vanish-');
     const file = path.join(dir, 'f');
     await writeFile(file, randomBytes(300_000));
     const retries: string[] = [];

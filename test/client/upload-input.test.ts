@@ -2,21 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isFerryError } from '../../core/errors.js';
 import { Journal } from '../../client/journal.js';
 import { upload, type UploadOptions } from '../../client/upload.js';
-import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
+import { CLIENT_TOKEN, GRID_TOKEN } from '../support/grid.js';
 import { reassembleCap } from '../support/reassemble.js';
-import { tempDir } from '../support/tmp.js';
+import { perTest } from '../support/per-test.js';
 
-let grid: TestGrid | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await grid?.close();
-  grid = undefined;
-  for (const c of cleanups.splice(0)) await c();
-});
+const each = perTest();
 
 const SMALL = { maxSegmentSize: 64 * 1024, retry: { baseMs: 20, maxMs: 200 }, pollIntervalMs: 50 } satisfies Partial<UploadOptions>;
 
@@ -26,9 +20,8 @@ async function journalRecords(stateDir: string): Promise<number> {
 
 describe('upload() inputs', () => {
   it('a Buffer, a Readable and an async iterable upload to the cap of the same file, and leave no spool or journal behind', async () => {
-    grid = await startGrid();
-    const t = await tempDir('ferry-input-');
-    cleanups.push(t.cleanup);
+    const grid = await each.grid();
+    const t = { dir: await each.dir('ferry-input-') };
     const stateDir = path.join(t.dir, 'state');
     const data = randomBytes(300_000);
     const file = path.join(t.dir, 'f.bin');
@@ -51,8 +44,7 @@ describe('upload() inputs', () => {
   });
 
   it('a stream that fails is an INVALID_PARAMETERS error naming it, and its spool file is gone', async () => {
-    const t = await tempDir('ferry-input-');
-    cleanups.push(t.cleanup);
+    const t = { dir: await each.dir('ferry-input-') };
     const stateDir = path.join(t.dir, 'state');
     const broken = new Readable({
       read() {
@@ -66,8 +58,7 @@ describe('upload() inputs', () => {
   });
 
   it('an aborted spool is ABORTED, like every other step of an upload, and leaves no spool file', async () => {
-    const t = await tempDir('ferry-input-');
-    cleanups.push(t.cleanup);
+    const t = { dir: await each.dir('ferry-input-') };
     const stateDir = path.join(t.dir, 'state');
     const controller = new AbortController();
     const endless = new Readable({
@@ -82,9 +73,8 @@ describe('upload() inputs', () => {
   });
 
   it('without stateDir, state goes where the CLI keeps it (FERRY_STATE_DIR here)', async () => {
-    grid = await startGrid();
-    const t = await tempDir('ferry-input-');
-    cleanups.push(t.cleanup);
+    const grid = await each.grid();
+    const t = { dir: await each.dir('ferry-input-') };
     const before = process.env.FERRY_STATE_DIR;
     process.env.FERRY_STATE_DIR = path.join(t.dir, 'default-state');
     try {

@@ -4,25 +4,18 @@ import net from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isFerryError } from '../../core/errors.js';
 import { Journal } from '../../client/journal.js';
 import { upload, type UploadOptions, type UploadProgress } from '../../client/upload.js';
-import { CLIENT_TOKEN, GRID_TOKEN, startGrid, type TestGrid } from '../support/grid.js';
+import { CLIENT_TOKEN, GRID_TOKEN, type TestGrid } from '../support/grid.js';
 import { reassembleCap } from '../support/reassemble.js';
-import { tempDir } from '../support/tmp.js';
+import { perTest } from '../support/per-test.js';
 
-let grid: TestGrid | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await grid?.close();
-  grid = undefined;
-  for (const c of cleanups.splice(0)) await c();
-});
+const each = perTest();
 
 async function workspace(): Promise<string> {
-  const t = await tempDir('ferry-client-');
-  cleanups.push(t.cleanup);
+  const t = { dir: await each.dir('ferry-client-') };
   return t.dir;
 }
 
@@ -70,7 +63,7 @@ function socketsTo(port: number): number {
 
 describe('client upload()', () => {
   it('uploads, verifies and returns a read-cap whose shares decode to the file; a second upload finds it present', async () => {
-    grid = await startGrid();
+    const grid = await each.grid();
     const dir = await workspace();
     const file = path.join(dir, 'a.bin');
     const plain = randomBytes(700_001);
@@ -91,7 +84,7 @@ describe('client upload()', () => {
   });
 
   it('uploads an empty file and a random-key file', async () => {
-    grid = await startGrid();
+    const grid = await each.grid();
     const dir = await workspace();
     const empty = path.join(dir, 'empty');
     await writeFile(empty, '');
@@ -111,7 +104,7 @@ describe('client upload()', () => {
   });
 
   it('aborts without leaking sockets or fds, then resumes from the journal without hashing again', async () => {
-    grid = await startGrid({ helper: { limits: { commitEvery: 64 * 1024 } } });
+    const grid = await each.grid({ helper: { limits: { commitEvery: 64 * 1024 } } });
     const dir = await workspace();
     const file = path.join(dir, 'big.bin');
     const plain = randomBytes(12 * 1024 * 1024);
@@ -150,15 +143,14 @@ describe('client upload()', () => {
   });
 
   it('fails fast with one clear error for a wrong token or an unreachable helper', async () => {
-    grid = await startGrid();
+    const grid = await each.grid();
     const dir = await workspace();
     const file = path.join(dir, 'x');
     await writeFile(file, 'x');
     const base = { stateDir: path.join(dir, 'state'), ...SMALL };
     await expect(upload(file, { ...base, helperUrl: grid.helper.url, token: 'wrong-token-0123456789' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     const url = grid.helper.url;
-    await grid.close();
-    grid = undefined;
+    await grid.close(); // closing it again after the test is harmless
     await expect(upload(file, { ...base, helperUrl: url, token: CLIENT_TOKEN })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 });
