@@ -88,8 +88,9 @@ describe('download()', () => {
       expect(r.requests).toBe(4);
       expect(retries).toHaveLength(3);
       expect((await readFile(dest)).equals(file.plain)).toBe(true);
-      // Each byte crossed the link about once: the resumptions did not start over.
-      expect(link.bytesDown).toBeLessThan(SIZE + 64 * 1024);
+      // Each byte crossed the link about once: the resumptions did not start over (that would add at least
+      // 700 KB per cut). What a cut can waste is what sat in the socket buffers when the link reset: < 128 KiB per cut.
+      expect(link.bytesDown).toBeLessThan(SIZE + link.cuts * 128 * 1024);
 
       // The same to a stream.
       link.cutNext(500_000, 2);
