@@ -151,11 +151,28 @@ export async function download(cap: string, dest: string | NodeJS.WritableStream
 }
 
 /**
+ * Body chunks (about 64 KiB each) are gathered into writes of this size: one
+ * awaited file write per chunk kept `ferry get` at half the gateway's speed.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/**
  * Body bytes to the sink, skipping the first `skip`. A broken connection is a
  * retryable network error; a failing sink (disk full, stdout closed) is not.
+ * Whatever arrived before a break is written before the error is thrown.
  */
 async function copy(body: Readable, sink: Sink, skip: number, progress: (bytes: number) => void, signal: AbortSignal | undefined): Promise<void> {
   let toSkip = skip;
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    const bytes = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
+    await sink.write(bytes);
+    progress(sink.offset);
+  };
   const chunks = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -163,10 +180,11 @@ async function copy(body: Readable, sink: Sink, skip: number, progress: (bytes: 
       try {
         next = await chunks.next();
       } catch (err) {
+        await flush();
         if (signal?.aborted) throw abortedError(signal);
         throw err instanceof FerryError ? err : networkError(err, 'download');
       }
-      if (next.done) return;
+      if (next.done) return await flush();
       let chunk = next.value;
       if (toSkip > 0) {
         const n = Math.min(toSkip, chunk.length);
@@ -174,8 +192,9 @@ async function copy(body: Readable, sink: Sink, skip: number, progress: (bytes: 
         chunk = chunk.subarray(n);
         if (chunk.length === 0) continue;
       }
-      await sink.write(chunk);
-      progress(sink.offset);
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH_BYTES) await flush();
     }
   } finally {
     body.destroy();
