@@ -72,7 +72,7 @@ export class GatewayStats implements IoGauges {
     if (bytes > this.readAheadBytesPeak) this.readAheadBytesPeak = bytes;
   }
 
-    releaseSegment(): void {
+  releaseSegment(): void {
     this.segmentsHeld--;
   }
 
