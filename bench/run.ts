@@ -9,6 +9,7 @@ import { benchEndToEnd } from './e2e.js';
 import { benchTlsCost } from './tls-cost.js';
 import { benchHelperPipeline } from './helper-pipeline.js';
 import { printTable, type BenchRow } from './lib/report.js';
+import { tuneHeapForService } from '../runtime/heap.js';
 import { benchSpool } from './spool.js';
 import { benchStorageReceive } from './storage-receive.js';
 
@@ -28,6 +29,8 @@ function sizeFlag(argv: string[], name: string, fallbackMiB: number): number {
 }
 
 async function main(): Promise<void> {
+  // Sections that run a helper in this process give it the heap tuning `ferry helper` has.
+  tuneHeapForService();
   const sizeMiB = sizeFlag(process.argv.slice(2), 'size', 1024);
   const rows: BenchRow[] = [];
   const sections: Record<string, unknown> = {};

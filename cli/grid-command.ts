@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import { CLIENT_FILE, DEFAULT_HOME } from '../client/config.js';
 import { daemonLogger, logLevelOption, serveUntilSignal } from './daemon.js';
+import { tuneHeapForService } from '../runtime/heap.js';
 import { intOption, type GlobalFlags } from './usage.js';
 
 interface GridFlags {
@@ -25,6 +26,7 @@ export function registerGridCommand(program: Command): void {
     .option('--host <host>', 'interface for all servers', '127.0.0.1')
     .option('--token-file <file>', 'grid token of the storage servers, as for `ferry storage` (default: HOME/grid-token, generated on first start)');
   logLevelOption(command, 'warn').action(async (flags: GridFlags, cmd: Command) => {
+    tuneHeapForService();
     const g = cmd.optsWithGlobals<GlobalFlags>();
     // Quieter than a lone daemon: the grid shares the terminal with its user.
     const level = flags.logLevel ?? (process.env.FERRY_LOG_LEVEL ? undefined : 'warn');

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { LogLevel } from '../runtime/log.js';
 import type { HelperConfig } from '../helper/config.js';
 import { daemonLogger, listeningLine, logLevelOption, readConfigFile, serveUntilSignal, withPortHint } from './daemon.js';
+import { tuneHeapForService } from '../runtime/heap.js';
 import { intOption, UsageError } from './usage.js';
 
 interface HelperFlags {
@@ -37,6 +38,7 @@ export function registerHelperCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (overrides "host")')
     .option('--data-dir <dir>', 'data directory (overrides "dataDir")');
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL').action(async (flags: HelperFlags) => {
+    tuneHeapForService();
     const config = await loadHelperConfig(flags);
     const { reloadOnHangup, startHelper, unreachableHappiness } = await import('../helper/start.js');
     const never = unreachableHappiness(config);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { StorageConfig, StorageFlags } from '../storage/config.js';
 import { loadOrCreateGridToken } from '../storage/token.js';
 import { daemonLogger, listeningLine, logLevelOption, serveUntilSignal, withPortHint } from './daemon.js';
+import { tuneHeapForService } from '../runtime/heap.js';
 import { UsageError } from './usage.js';
 
 /**
@@ -34,6 +35,7 @@ export function registerStorageCommand(program: Command): void {
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL')
     .option('--config <file>', 'JSON config file with the same settings (flags win)')
     .action(async (flags: StorageFlags) => {
+    tuneHeapForService();
       const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
