@@ -101,7 +101,8 @@ describe('kernels', () => {
       const coef = Uint8Array.from(range(nIn * nOut), (i) => (i * 89 + len) & 255);
       // Odd byte offsets, so nothing is word-aligned.
       const inputs = range(nIn).map((j) => bytes(len + 3, j + 1).subarray(j % 4, (j % 4) + len));
-      const outputs = range(nOut).map(() => new Uint8Array(len + 5).subarray(1, 1 + len));
+      // Stale bytes in the outputs (recycled or unzeroed buffers) must not leak into the result.
+      const outputs = range(nOut).map(() => new Uint8Array(len + 5).fill(0xa5).subarray(1, 1 + len));
       kernel.matmul(coef, inputs, outputs, len);
       for (let o = 0; o < nOut; o++) {
         const want = new Uint8Array(len);
