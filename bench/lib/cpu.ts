@@ -23,11 +23,10 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU seconds a live process has used so far; undefined once it is gone. */
-export async function cpuSecondsOf(pid: number | undefined): Promise<number | undefined> {
-  if (!pid) return undefined;
+/** User + system CPU seconds in a /proc stat file; undefined once the process is gone. */
+async function statCpuSeconds(file: string): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = await readFile(file, 'utf8');
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
@@ -38,9 +37,22 @@ export async function cpuSecondsOf(pid: number | undefined): Promise<number | un
   }
 }
 
-/** CPU seconds of a group of live processes (e.g. ten storage servers), summed. */
-export async function cpuSecondsOfAll(pids: (number | undefined)[]): Promise<number> {
-  const each = await Promise.all(pids.map((p) => cpuSecondsOf(p)));
+/** User + system CPU seconds a live process has used so far; undefined once it is gone. */
+export async function cpuSecondsOf(pid: number | undefined): Promise<number | undefined> {
+  return pid ? statCpuSeconds(`/proc/${pid}/stat`) : undefined;
+}
+
+/**
+ * The same for the process's main thread alone (its event loop: HTTP, TLS,
+ * JavaScript); the rest is worker threads, the libuv pool and V8's helpers.
+ */
+export async function mainThreadCpuSecondsOf(pid: number | undefined): Promise<number | undefined> {
+  return pid ? statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) : undefined;
+}
+
+/** CPU seconds of a group of live processes (e.g. ten storage servers), summed; `of` picks whole processes or main threads. */
+export async function cpuSecondsOfAll(pids: (number | undefined)[], of: (pid: number | undefined) => Promise<number | undefined> = cpuSecondsOf): Promise<number> {
+  const each = await Promise.all(pids.map((p) => of(p)));
   return each.reduce<number>((sum, s) => sum + (s ?? 0), 0);
 }
 
