@@ -45,10 +45,16 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
  * CPU seconds per GiB each kind of process spent on the put. With
  * `profileDir`, the helper and the client write V8 CPU profiles there.
  */
-/** A 16 MiB put of other bytes (no deduplication with the measured file) through the same helper. */
+/**
+ * A put of other bytes (no deduplication with the measured file) through the same helper. 16 MiB
+ * (~5 MiB per storage server) left the servers still compiling their hot paths during the measured
+ * put: storage 35-37 CPU-s/GiB against 21-23 after 64 MiB (256 MiB puts, same load).
+ */
+const WARM_UP_BYTES = 64 * MiB;
+
 async function warmUp(dir: string, helperUrl: string): Promise<void> {
   const file = path.join(dir, 'warm-up.bin');
-  await writeRandomFile(file, 16 * MiB);
+  await writeRandomFile(file, WARM_UP_BYTES);
   const child = spawn(process.execPath, [FERRY_BIN, 'put', file, '--helper', helperUrl, '--token', BENCH_CLIENT_TOKEN, '--state-dir', path.join(dir, 'warm-up-state'), '--no-progress'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`the warm-up put exited ${code}`);
