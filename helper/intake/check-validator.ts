@@ -4,8 +4,10 @@
  * milliseconds to decode, parse, base64-decode and hash into a tree root;
  * inline, every other request (/helper/v1/info, uploads) would wait that long.
  *
- * One worker thread, started on first use; checks are validated one at a time
- * in arrival order. Bodies smaller than INLINE_BODY_BYTES are validated here:
+ * One worker thread, started on first use and stopped once idle for
+ * CHECK_WORKER_IDLE_MS (an idle worker still holds ~10 MiB of isolate and
+ * malloc arenas for the whole put that follows its check); checks are
+ * validated one at a time in arrival order. Bodies smaller than INLINE_BODY_BYTES are validated here:
  * they cost less than the round trip. A worker that dies fails the check it
  * was running with a 500 INTERNAL; the next check starts a new worker.
  */
@@ -17,6 +19,9 @@ import type { CheckWorkerRequest, CheckWorkerResponse, SerializedCheckError } fr
 
 /** Bodies below this many bytes are parsed on the main thread (well under a millisecond). */
 export const INLINE_BODY_BYTES = 64 * 1024;
+
+/** A worker with nothing to do this long is stopped; starting one again costs tens of milliseconds. */
+export const CHECK_WORKER_IDLE_MS = 2_000;
 
 interface Pending {
   id: number;
@@ -45,10 +50,14 @@ export class CheckValidator {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   private readonly limits: CheckLimits;
 
-  constructor(limits: CheckLimits) {
+  constructor(
+    limits: CheckLimits,
+    private readonly idleMs = CHECK_WORKER_IDLE_MS,
+  ) {
     // Only what a check is held to crosses to the worker with each request.
     this.limits = { maxFileSize: limits.maxFileSize, minSegmentSize: limits.minSegmentSize, maxSegments: limits.maxSegments, maxCodedSegmentBytes: limits.maxCodedSegmentBytes };
   }
@@ -68,8 +77,14 @@ export class CheckValidator {
     const next = this.queue.shift();
     if (!next) {
       this.worker?.unref(); // an idle worker never keeps the process alive
+      if (this.worker && !this.idleTimer) {
+        this.idleTimer = setTimeout(() => this.stopIdle(), this.idleMs);
+        this.idleTimer.unref();
+      }
       return;
     }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.running = next;
     const worker = this.workerFor();
     worker.ref();
@@ -86,6 +101,19 @@ export class CheckValidator {
     worker.on('exit', (code) => this.died(worker, new Error(`check worker exited with code ${code}`)));
     this.worker = worker;
     return worker;
+  }
+
+  /** Whether a worker thread is running now (tests). */
+  get workerRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
+  private stopIdle(): void {
+    this.idleTimer = undefined;
+    const worker = this.worker;
+    if (!worker || this.running || this.queue.length) return;
+    this.worker = undefined; // before terminate: its 'exit' is then not a death
+    void worker.terminate();
   }
 
   private answered(res: CheckWorkerResponse): void {
@@ -110,6 +138,7 @@ export class CheckValidator {
   /** Stops the worker; checks still waiting are refused. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     const waiting = [...(this.running ? [this.running] : []), ...this.queue.splice(0)];
     this.running = undefined;
     for (const t of waiting) t.reject(new FerryError('UNAVAILABLE', 'the helper is shutting down'));

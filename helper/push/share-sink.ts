@@ -12,6 +12,16 @@ interface Window {
   done: Promise<void>;
 }
 
+/**
+ * Bytes a streamed window's body buffers before the sink waits for the
+ * socket (once on each side of the pass-through): with WRITES_IN_FLIGHT,
+ * what one share being pushed holds in memory besides the socket's own buffer.
+ */
+export const WINDOW_BODY_BUFFER_BYTES = 1024 * 1024;
+
+/** Writes (streamed windows or gathered flushes) one share has in flight before the next waits. */
+export const WRITES_IN_FLIGHT = 2;
+
 /** Why a window is cut short: its write then fails and nothing of it counts on the server. */
 class WindowAbandoned extends Error {
   constructor() {
@@ -44,7 +54,7 @@ export class ShareSink {
   private pendingStart = 0;
   private pendingBytes = 0;
   private inFlight: Promise<void>[] = [];
-  private readonly maxInFlight = 2;
+  private readonly maxInFlight = WRITES_IN_FLIGHT;
   private window: Window | undefined;
   private readonly flushBytes: number;
   private readonly streamStart: number;
@@ -122,7 +132,7 @@ export class ShareSink {
   }
 
   private open(start: number, end: number): Window {
-    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const body = new PassThrough({ highWaterMark: WINDOW_BODY_BUFFER_BYTES });
     const length = end - start;
     const done = this.server.client.write(this.si, this.shnum, start, { stream: body, length }, { signal: this.signal }).then((res) => {
       this.bytesPushed += length;

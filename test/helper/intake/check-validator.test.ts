@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FerryError } from '../../../core/errors.js';
 import { formatStorageIndex } from '../../../core/storage-index.js';
 import { validateCheck, type CheckLimits } from '../../../helper/intake/check-request.js';
@@ -70,6 +70,15 @@ describe('CheckValidator: raw check bodies validated in a worker thread', () => 
     const died = await failure(pending);
     expect(died.code).toBe('INTERNAL');
     expect((await validator.validate(raw(body))).si).toBe(body.storageIndex);
+  });
+
+  it('stops an idle worker and starts a new one for the next large check', async () => {
+    validator = new CheckValidator(limits, 20);
+    const body = check(randomBytes(SEGMENTS * 32).toString('base64'));
+    expect((await validator.validate(raw(body))).si).toBe(body.storageIndex);
+    await vi.waitFor(() => expect(validator.workerRunning).toBe(false), { timeout: 5_000, interval: 10 });
+    const again = check(randomBytes(SEGMENTS * 32).toString('base64'));
+    expect((await validator.validate(raw(again))).si).toBe(again.storageIndex);
   });
 
   it('refuses checks after close', async () => {
