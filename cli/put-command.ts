@@ -36,6 +36,8 @@ export function registerPutCommand(program: Command): void {
     .action(async (file: string, flags: PutFlags, cmd: Command) => {
       const s = await clientSettings(cmd);
       const { upload } = await import('../client/upload.js');
+      const { tuneUploadProcess } = await import('../client/upload-process.js');
+      await tuneUploadProcess(); // bounds the client's peak RSS: see there
       const bar = new ProgressView(process.stderr, flags.progress && Boolean(process.stderr.isTTY));
       const result = await interruptible(
         (signal) =>
