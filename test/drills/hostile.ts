@@ -15,7 +15,12 @@ const ATTACKER_TOKEN = 'drill-attacker-token-0123456789abcdef';
 const ADMIN_TOKEN = 'drill-admin-token-0123456789abcdef';
 /** The bounds this drill holds the helper to while it is attacked. */
 const INFO_P99_MS = 200;
-const RSS_LIMIT_MiB = 300;
+/**
+ * 300 until the service heap tuning (runtime/heap.ts), which lets dead Buffers wait for a full GC up to
+ * twice the live heap: at CI size the peak went from 250-257 to 242-291 MiB. The bound is about growth an
+ * attacker controls, which that tuning does not add.
+ */
+const RSS_LIMIT_MiB = 350;
 const PARAMS = { k: 3, n: 6, maxSegmentSize: 256 * 1024 };
 const HAPPY = 5;
 // One token's uploads can fill the PATCH cap here (the defaults are 16 and 64), so the drill reaches it.
@@ -28,7 +33,7 @@ const LIMITS = { maxUploadsPerToken: 4, maxConcurrentPatches: 4, maxLiveFeeds: 3
  * helper hash for seconds, and floods uploads, PATCHes and event streams.
  * The honest upload must end in a cap that downloads byte-identical, every
  * attack must get its documented status, `/helper/v1/info` must stay quick
- * (p99 < 200 ms, sampled all along) and the helper's peak RSS below 300 MiB.
+ * (p99 < 200 ms, sampled all along) and the helper's peak RSS below RSS_LIMIT_MiB.
  */
 export function hostileDrill(sizeMiB: number): Drill {
   return {
@@ -123,11 +128,15 @@ async function attack(ctx: DrillContext, a: HelperCalls, helperUrl: string, admi
 
   // PATCHes at once: one slow PATCH per own upload holds a slot; more (to an unknown upload, so no tus lock
   // ends a slow one) are refused at the gate once the helper has taken the slow ones in.
-  for (const f of accepted) open.push(slowPatch(helperUrl, a.token, f));
+  const slow = accepted.map((f) => slowPatch(helperUrl, a.token, f));
   const unknown = (await prepare(randomBytes(100))).si;
   let extra: { status: number; retryAfter: string | null; json: Record<string, unknown> }[] = [];
   // Until the slow PATCHes hold every slot: before that, one of a batch may take the last free slot (and get 404).
+  // A slow PATCH answered at once (a 503 while an honest PATCH held a slot) is sent again, so the cap fills.
   for (let i = 0; i < 20 && !(extra.length > 0 && extra.every((r) => r.status === 503)); i++) {
+    slow.forEach((req, j) => {
+      if (req.answered) slow[j] = slowPatch(helperUrl, a.token, accepted[j]!);
+    });
     await sleep(200);
     extra = await Promise.all(
       Array.from({ length: 3 }, () =>
@@ -139,6 +148,7 @@ async function attack(ctx: DrillContext, a: HelperCalls, helperUrl: string, admi
   }
   const capped = extra.filter((r) => r.status === 503 && r.json.error === 'UNAVAILABLE' && r.json.limit === 'maxConcurrentPatches' && r.retryAfter === '5');
   ctx.check('PATCHes beyond limits.maxConcurrentPatches: 503 UNAVAILABLE with Retry-After: 5', capped.length === extra.length, extra.map((r) => r.status).join(','));
+  open.push(...slow);
 
   // Event streams: a client token gets no ticket; streams past limits.maxLiveFeeds are 503.
   const ticketFor = (token: string) => fetch(`${adminUrl}/admin/api/v1/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
@@ -196,13 +206,20 @@ function postLarge(url: string, token: string, bytes: number): Promise<number> {
 }
 
 /** A PATCH that sends a little and then waits (until destroyed): it holds one of the helper's PATCH slots. */
-function slowPatch(helperUrl: string, token: string, f: PreparedFile): http.ClientRequest {
-  const req = http.request(`${helperUrl}/helper/v1/uploads/${f.si}`, {
-    method: 'PATCH',
-    headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(f.ciphertext.length) },
+/** A PATCH that sends 1000 bytes of a much longer body and then waits; `answered` once the helper responds. */
+function slowPatch(helperUrl: string, token: string, f: PreparedFile): http.ClientRequest & { answered: boolean } {
+  const req = Object.assign(
+    http.request(`${helperUrl}/helper/v1/uploads/${f.si}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(f.ciphertext.length) },
+    }),
+    { answered: false },
+  );
+  req.on('error', () => (req.answered = true));
+  req.on('response', (res) => {
+    req.answered = true;
+    res.resume();
   });
-  req.on('error', () => undefined);
-  req.on('response', (res) => res.resume());
   req.write(f.ciphertext.subarray(0, 1000));
   return req;
 }
