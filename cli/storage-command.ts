@@ -35,7 +35,7 @@ export function registerStorageCommand(program: Command): void {
   logLevelOption(command, 'info, or FERRY_LOG_LEVEL')
     .option('--config <file>', 'JSON config file with the same settings (flags win)')
     .action(async (flags: StorageFlags) => {
-    tuneHeapForService();
+      tuneHeapForService();
       const config = await storageConfig(flags);
       const grid = await loadOrCreateGridToken(config.dir, config.tokenFile);
       if (grid.created) console.log(`ferry storage: generated a grid token in ${grid.file} (mode 0600); clients need it`);
