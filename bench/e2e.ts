@@ -38,14 +38,6 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
 }
 
 /**
- * `ferry put` end to end, every part in its own process as deployed: the
- * client (hash, encrypt, upload), the helper (verify, spool, encode, push)
- * and 10 storage servers. Baseline: a raw HTTP PUT of the same bytes into a
- * file, same run. Also the peak RSS of the helper and the client, and the
- * CPU seconds per GiB each kind of process spent on the put. With
- * `profileDir`, the helper and the client write V8 CPU profiles there.
- */
-/**
  * A put of other bytes (no deduplication with the measured file) through the same helper. 16 MiB
  * (~5 MiB per storage server) left the servers still compiling their hot paths during the measured
  * put: storage 35-37 CPU-s/GiB against 21-23 after 64 MiB (256 MiB puts, same load).
@@ -60,6 +52,14 @@ async function warmUp(dir: string, helperUrl: string): Promise<void> {
   if (code !== 0) throw new Error(`the warm-up put exited ${code}`);
 }
 
+/**
+ * `ferry put` end to end, every part in its own process as deployed: the
+ * client (hash, encrypt, upload), the helper (verify, spool, encode, push)
+ * and 10 storage servers. Baseline: a raw HTTP PUT of the same bytes into a
+ * file, same run. Also the peak RSS of the helper and the client, and the
+ * CPU seconds per GiB each kind of process spent on the put. With
+ * `profileDir`, the helper and the client write V8 CPU profiles there.
+ */
 export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; /** Cap the client → helper link (MB/s) with a proxy. */ throttleMBps?: number; /** helper → storage over HTTPS (default) or HTTP */ tls?: boolean } = {}): Promise<BenchRow[]> {
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
