@@ -54,7 +54,6 @@ export class ShareSink {
   private pendingStart = 0;
   private pendingBytes = 0;
   private inFlight: Promise<void>[] = [];
-  private readonly maxInFlight = WRITES_IN_FLIGHT;
   private window: Window | undefined;
   private readonly flushBytes: number;
   private readonly streamStart: number;
@@ -123,7 +122,7 @@ export class ShareSink {
         w.body.end(piece);
         this.window = undefined;
         this.inFlight.push(w.done);
-        while (this.inFlight.length > this.maxInFlight) await this.inFlight.shift();
+        while (this.inFlight.length > WRITES_IN_FLIGHT) await this.inFlight.shift();
       } else if (!w.body.write(piece)) {
         // Backpressure: wait for the socket, or for the write to fail.
         await Promise.race([once(w.body, 'drain'), w.done]);
@@ -143,7 +142,7 @@ export class ShareSink {
     return { body, next: start, end, done };
   }
 
-  /** Sends what is buffered; up to `maxInFlight` writes overlap so coding never waits on one round trip. */
+  /** Sends what is buffered; up to WRITES_IN_FLIGHT writes overlap so coding never waits on one round trip. */
   async flush(): Promise<void> {
     if (this.pendingBytes) {
       const body = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
@@ -158,7 +157,7 @@ export class ShareSink {
       write.catch(() => undefined); // surfaced when awaited below; never an unhandled rejection
       this.inFlight.push(write);
     }
-    while (this.inFlight.length > this.maxInFlight) await this.inFlight.shift();
+    while (this.inFlight.length > WRITES_IN_FLIGHT) await this.inFlight.shift();
   }
 
   /** Flushes and waits for every write to be acknowledged. A window left unfilled fails it. */
