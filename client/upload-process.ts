@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { loadSodium } from '../core/crypto/sodium.js';
+import { v8FlagUnlessGiven } from '../runtime/v8-flag.js';
 import { enableGcPacing } from './gc-pacer.js';
 
 /**
@@ -15,8 +16,7 @@ export const WASM_TIERING_BUDGET = 2_000_000_000;
 
 /** The budget flag, or undefined when the process was started with its own. */
 export function wasmBudgetFlag(execArgv: readonly string[]): string | undefined {
-  const own = execArgv.some((a) => /^--wasm[-_]tiering[-_]budget(=|$)/.test(a));
-  return own ? undefined : `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`;
+  return v8FlagUnlessGiven('--wasm-tiering-budget', WASM_TIERING_BUDGET, execArgv);
 }
 
 /**

@@ -14,16 +14,14 @@
  * from 62-76 to 46-51 CPU-s/GiB, with the same peak RSS (bench e2e, 256 MiB).
  */
 import v8 from 'node:v8';
+import { v8FlagUnlessGiven } from './v8-flag.js';
 
 /** Old generation limit = live size x (1 + this / 100) after each full collection. */
 export const SERVICE_HEAP_GROWING_PERCENT = 200;
 
-const FLAG = '--heap-growing-percent';
-
 /** The flag tuneHeapForService sets, or undefined when the process was started with its own. */
 export function serviceHeapFlag(execArgv: readonly string[]): string | undefined {
-  const own = execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a));
-  return own ? undefined : `${FLAG}=${SERVICE_HEAP_GROWING_PERCENT}`;
+  return v8FlagUnlessGiven('--heap-growing-percent', SERVICE_HEAP_GROWING_PERCENT, execArgv);
 }
 
 /**
