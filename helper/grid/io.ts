@@ -139,32 +139,15 @@ export async function readExact(io: GridIo, c: ShareCopy, si: string, start: num
 
 /**
  * Exactly bytes [start, end) of a copy, streamed into one fresh buffer after
- * the framing of `tag` (ready for core's framedDigest, no extra copy).
+ * the framing of `tag` (ready for core's framedDigest, no extra copy): the
+ * one-piece case of readFramedPieces, except that the server is ranked by
+ * when the whole block is in (one block's body is short).
  */
 export async function readFramed(io: GridIo, c: ShareCopy, si: string, start: number, end: number, tag: string): Promise<Buffer> {
-  const offset = frameLength(tag);
-  const { server } = c;
-  return tracked(io, server, () =>
-    withTimeout(io, server, `read of share ${c.shnum} [${start}, ${end})`, async (signal) => {
-      const r = await server.client.readStream(si, c.shnum, start, end, { signal });
-      const want = end - start;
-      const out = framedBuffer(tag, want);
-      let got = 0;
-      try {
-        for await (const chunk of r.body) {
-          if (got + chunk.length > want) throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} sent more bytes than asked`);
-          out.set(chunk, offset + got);
-          got += chunk.length;
-        }
-      } catch (err) {
-        r.body.destroy();
-        if (isFerryError(err)) throw err;
-        throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} failed mid-body: ${messageOf(err)}`, { cause: err });
-      }
-      if (got !== want) throw shortShare(c, end);
-      return out;
-    }),
-  );
+  let out: Buffer | undefined;
+  await readFramedPieces(io, c, si, start, [end - start], tag, (_j, framed) => (out = framed), undefined, 'body');
+  // readFramedPieces resolves only once every piece was taken.
+  return out as Buffer;
 }
 
 /**
@@ -174,7 +157,9 @@ export async function readFramed(io: GridIo, c: ShareCopy, si: string, start: nu
  * is handed to `take(j, framed)` as soon as it is complete. Resolves once all
  * were taken; rejects (as readFramed would) if the read fails, pieces already
  * taken staying valid. `alloc(length)` supplies the framed buffers (e.g.
- * recycled ones: the framing must already be in place).
+ * recycled ones: the framing must already be in place). `rankBy` says which
+ * answer time the server's latency estimate gets: when the headers arrived
+ * (a run's body takes long by design) or when the whole body was in.
  */
 export async function readFramedPieces(
   io: GridIo,
@@ -185,6 +170,7 @@ export async function readFramedPieces(
   tag: string,
   take: (j: number, framed: Buffer) => void,
   alloc: (length: number) => Buffer = (length) => framedBuffer(tag, length),
+  rankBy: 'headers' | 'body' = 'headers',
 ): Promise<void> {
   const offset = frameLength(tag);
   const { server } = c;
@@ -196,14 +182,22 @@ export async function readFramedPieces(
     () =>
       withTimeout(io, server, `read of share ${c.shnum} [${start}, ${end})`, async (signal, answered) => {
         const r = await server.client.readStream(si, c.shnum, start, end, { signal });
-        // A run's body takes long by design: the server is ranked by how soon it answered, as for one block.
-        answered();
+        if (rankBy === 'headers') answered();
         let j = 0;
         let out = alloc(lengths[0]);
         let at = 0;
         let got = 0;
+        // Hands on every complete piece (an empty one needs no bytes) and readies the next one's buffer.
+        const takeComplete = () => {
+          while (j < lengths.length && at === lengths[j]) {
+            take(j++, out);
+            at = 0;
+            if (j < lengths.length) out = alloc(lengths[j]);
+          }
+        };
         try {
-          for await (const chunk of r.body as AsyncIterable<Uint8Array>) {
+          takeComplete();
+          for await (const chunk of r.body) {
             if (got + chunk.length > want) throw new FerryError('UPSTREAM_ERROR', `storage server ${server.url} sent more bytes than asked`);
             got += chunk.length;
             for (let used = 0; used < chunk.length; ) {
@@ -211,11 +205,7 @@ export async function readFramedPieces(
               out.set(n === chunk.length ? chunk : chunk.subarray(used, used + n), offset + at);
               at += n;
               used += n;
-              if (at === lengths[j]) {
-                take(j++, out);
-                at = 0;
-                if (j < lengths.length) out = alloc(lengths[j]);
-              }
+              takeComplete();
             }
           }
         } catch (err) {
