@@ -37,6 +37,7 @@ export interface ClientLocation {
 
 export interface ClientSettings {
   home: string | undefined;
+  /** As given (pin fragment included); requests go to its helperBase. */
   helperUrl: string;
   token: string;
   stateDir: string;
@@ -99,12 +100,5 @@ export async function resolveClientSettings(
   if (!z.url().safeParse(helperUrl).success || !/^https?:/.test(helperUrl)) throw new FerryError('INVALID_PARAMETERS', `helper URL must be http(s)://..., got ${JSON.stringify(helperUrl)}`);
   const allowInsecureHttp = file?.allowInsecureHttp === true || env.FERRY_ALLOW_INSECURE_HTTP === '1';
   assertSecureTransport(parseServerAddress(helperUrl, 'helper URL'), { what: 'the helper', allowInsecureHttp, setting: '"allowInsecureHttp": true in client.json (or FERRY_ALLOW_INSECURE_HTTP=1)' });
-  return { home, helperUrl: helperBaseUrl(helperUrl), token, stateDir: o.stateDir ? path.resolve(cwd, o.stateDir) : defaultStateDir(home, env) };
-}
-
-/** The helper's base URL: the API URL `ferry helper` prints (…/helper/v1) is accepted as well (a pin fragment is kept). */
-export function helperBaseUrl(url: string): string {
-  const hash = url.indexOf('#');
-  const [base, fragment] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
-  return base.replace(/\/+$/, '').replace(/\/helper\/v1$/, '') + fragment;
+  return { home, helperUrl, token, stateDir: o.stateDir ? path.resolve(cwd, o.stateDir) : defaultStateDir(home, env) };
 }

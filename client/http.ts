@@ -34,9 +34,15 @@ export function createAgent(helperUrl?: string): Agent {
   return new Agent({ connections: 4, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0, connect: connectOptions(address, { timeoutMs: 15_000 }) });
 }
 
-/** The helper address requests are built on: without its pin fragment and trailing slash. */
+/**
+ * The helper address requests are built on (`${base}/helper/v1/…`): without
+ * its pin fragment and trailing slashes, and without a trailing `/helper/v1`
+ * (the API URL `ferry helper` prints is accepted as the helper's address).
+ */
 export function helperBase(helperUrl: string): string {
-  return parseServerAddress(helperUrl, 'helper address').base;
+  return parseServerAddress(helperUrl, 'helper address')
+    .base.replace(/\/helper\/v1$/, '')
+    .replace(/\/+$/, '');
 }
 
 /** Reads an error body (`{ error, message, ...details }` from Ferry, anything from a proxy) into a HelperError. */
