@@ -3,12 +3,15 @@
  * (their own processes) with a helper in this process:
  *  (a) a full GET of the file vs (b) express serving the same plaintext as a
  *      static file, same run, same client → ratio (goal >= 0.6x), and the CPU
- *      seconds per GiB the helper and the storage servers spent on it;
+ *      seconds per GiB the helper and the storage servers spent on it. The
+ *      client runs in its own process (get-client-child.ts), as a downloader
+ *      does: in this process it took a share of the event loop under test;
  *  (c) 20 random 1 MiB ranges: bytes read from storage per request, in
  *      segments' worth of share data (k blocks; goal <= 2), and time to first byte.
  *
  *   npm run build && node dist/bench/download.js [--size=1024] [--profile=DIR]
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -17,7 +20,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { Agent, request } from 'undici';
 import { formatReadCap } from '../core/capability.js';
 import { cipherReady, SeekableCipher } from '../core/crypto/cipher.js';
 import { fileGeometry, segmentRange, type EncodingParams } from '../core/params.js';
@@ -29,6 +31,7 @@ import { cpuSecondsOfAll, perGiB } from './lib/cpu.js';
 import { BENCH_CLIENT_TOKEN, startBenchGrid } from './lib/local-grid.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';
 import { tusPut, waitForJob } from './lib/tus-put.js';
+import type { GetAnswer, GetRequest } from './get-client-child.js';
 
 const MiB = 1024 * 1024;
 const PARAMS: EncodingParams = { k: 3, n: 10, maxSegmentSize: MiB };
@@ -44,9 +47,9 @@ export interface DownloadBenchResult {
   ratio: number;
   /**
    * CPU seconds per GiB of the best full GET of each kind. `helper` is this
-   * process (helper and gateway, plus the HTTP client reading the body: the
-   * static figure has the same client, so the difference is the gateway's);
-   * `storage` is the ten storage server processes summed.
+   * process (helper and gateway; the client is in its own process), `static`
+   * the same process serving the file with express; `storage` is the ten
+   * storage server processes summed.
    */
   cpu: { gateway: { helper: number; storage: number; storageRequests: number }; static: { process: number } };
   ranges: {
@@ -100,27 +103,40 @@ interface Timed {
   ttfbMs: number;
   totalMs: number;
   bytes: number;
-  /** CPU seconds of this process and of `others` (summed) during the GET. */
+  /** CPU seconds of this process (the server: helper or express) and of `others` (summed) during the GET. */
   cpu: { self: number; others: number };
 }
 
-/** GET `url` (with an optional Range), discarding the body: time to first byte, total, CPU spent. */
-async function timedGet(agent: Agent, url: string, range?: string, others: (number | undefined)[] = []): Promise<Timed> {
-  const self0 = process.cpuUsage();
-  const others0 = await cpuSecondsOfAll(others);
-  const t0 = performance.now();
-  const res = await request(url, { dispatcher: agent, headers: range ? { range } : {}, headersTimeout: 600_000, bodyTimeout: 600_000 });
-  if (res.statusCode !== 200 && res.statusCode !== 206) throw new Error(`GET ${range ?? ''} answered ${res.statusCode}: ${await res.body.text()}`);
-  let ttfbMs = -1;
-  let bytes = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    if (ttfbMs < 0) ttfbMs = performance.now() - t0;
-    bytes += chunk.length;
+/** The downloading client, in its own process; one GET at a time. */
+class GetClient {
+  private readonly child: ChildProcess = fork(new URL('./get-client-child.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+
+  /** GET `url` (with an optional Range), the body discarded: time to first byte, total, CPU this process and `others` spent. */
+  async get(url: string, range?: string, others: (number | undefined)[] = []): Promise<Timed> {
+    const self0 = process.cpuUsage();
+    const others0 = await cpuSecondsOfAll(others);
+    const answer = await new Promise<GetAnswer>((resolve, reject) => {
+      const onExit = () => reject(new Error('the bench client process exited'));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m: GetAnswer) => {
+        this.child.off('exit', onExit);
+        resolve(m);
+      });
+      const req: GetRequest = { url, range };
+      this.child.send(req);
+    });
+    if ('error' in answer) throw new Error(answer.error);
+    const self = process.cpuUsage(self0);
+    return { ...answer, cpu: { self: (self.user + self.system) / 1e6, others: (await cpuSecondsOfAll(others)) - others0 } };
   }
-  const totalMs = performance.now() - t0;
-  const self = process.cpuUsage(self0);
-  const cpu = { self: (self.user + self.system) / 1e6, others: (await cpuSecondsOfAll(others)) - others0 };
-  return { ttfbMs, totalMs, bytes, cpu };
+
+  close(): Promise<void> {
+    if (this.child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill();
+    });
+  }
 }
 
 /**
@@ -173,7 +189,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
   const sizeMiB = o.sizeMiB ?? 1024;
   const size = sizeMiB * MiB;
   const grid = await startBenchGrid({ tls: o.tls });
-  const agent = new Agent({ connections: 4 });
+  const client = new GetClient();
   try {
     const say = (msg: string) => process.stderr.write(`bench download: ${msg}\n`);
     say(`writing ${sizeMiB} MiB of plaintext and ciphertext`);
@@ -199,10 +215,10 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
       let storageRequests = 0;
       let storageBytes = 0;
       for (let run = 0; run < 2; run++) {
-        const s = await timedGet(agent, `${staticServer.url}/plain.bin`);
+        const s = await client.get(`${staticServer.url}/plain.bin`);
         const reads0 = gw.stats.shareReads;
         const bytes0 = gw.stats.bytesFromStorage;
-        const g = await timedGet(agent, gatewayUrl, undefined, storagePids);
+        const g = await client.get(gatewayUrl, undefined, storagePids);
         storageRequests = gw.stats.shareReads - reads0;
         storageBytes = gw.stats.bytesFromStorage - bytes0;
         if (s.bytes !== size || g.bytes !== size) throw new Error(`short download: static ${s.bytes}, gateway ${g.bytes} of ${size}`);
@@ -217,7 +233,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
       };
       if (o.profileDir) {
         say('profiling a full GET through the gateway');
-        await profiled(path.join(o.profileDir, `gateway-get-${sizeMiB}MiB.cpuprofile`), () => timedGet(agent, gatewayUrl));
+        await profiled(path.join(o.profileDir, `gateway-get-${sizeMiB}MiB.cpuprofile`), () => client.get(gatewayUrl));
       }
 
       // (c): random 1 MiB ranges; the first on a cold gateway (no cached lookups).
@@ -232,7 +248,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
       for (let i = 0; i <= RANGES; i++) {
         const start = Math.floor(Math.random() * (size - MiB));
         const before = gw.stats.bytesFromStorage;
-        const r = await timedGet(agent, gatewayUrl, `bytes=${start}-${start + MiB - 1}`);
+        const r = await client.get(gatewayUrl, `bytes=${start}-${start + MiB - 1}`);
         if (r.bytes !== MiB) throw new Error(`range answered ${r.bytes} bytes`);
         if (i === 0) {
           ttfbMsCold = r.ttfbMs;
@@ -265,7 +281,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
           figure: 'CPU-s per GiB full GET, helper (gateway) + storage servers',
           value: cpu.gateway.helper + cpu.gateway.storage,
           unit: 'CPU-s/GiB',
-          note: `helper process ${round(cpu.gateway.helper, 2)} (HTTP client included; static file + same client: ${round(cpu.static.process, 2)}), 10 storage servers ${round(cpu.gateway.storage, 2)} (${Math.round(cpu.gateway.storageRequests)} range requests per GiB, ${round(storageBytes / size, 3)} bytes read per byte sent)`,
+          note: `helper process ${round(cpu.gateway.helper, 2)} (express serving the file: ${round(cpu.static.process, 2)}; the client is its own process), 10 storage servers ${round(cpu.gateway.storage, 2)} (${Math.round(cpu.gateway.storageRequests)} range requests per GiB, ${round(storageBytes / size, 3)} bytes read per byte sent)`,
         },
         { figure: 'CPU-s per GiB full GET, helper (gateway)', value: cpu.gateway.helper, unit: 'CPU-s/GiB' },
         { figure: 'CPU-s per GiB full GET, storage servers (sum)', value: cpu.gateway.storage, unit: 'CPU-s/GiB' },
@@ -291,7 +307,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
       await staticServer.close();
     }
   } finally {
-    await agent.close();
+    await client.close();
     await grid.close();
   }
 }
