@@ -28,7 +28,7 @@ const DECRYPT_SLICE = 256 * 1024;
 /**
  * Plaintext a reader holds decrypted before it waits for the response (one
  * segment at the default 1 MiB). At 64 KiB every 256 KiB slice stopped the
- * pump until the socket asked again; alternated 256 MiB GETs: 211-226 MB/s
+ * pump until the socket asked again; alternated 256 MiB GETs: 175-226 MB/s
  * against 124-211 MB/s, 6.4-7.5 against 6.5-11.9 CPU-s/GiB.
  */
 export const PLAINTEXT_BUFFER_BYTES = 1024 * 1024;
