@@ -49,9 +49,9 @@ export interface DownloadBenchResult {
    * CPU seconds per GiB of the best full GET of each kind. `helper` is this
    * process (helper and gateway; the client is in its own process), `static`
    * the same process serving the file with express; `storage` is the ten
-   * storage server processes summed.
+   * storage server processes summed; `client` the downloading process.
    */
-  cpu: { gateway: { helper: number; storage: number; storageRequests: number }; static: { process: number } };
+  cpu: { gateway: { helper: number; storage: number; storageRequests: number; client: number }; static: { process: number; client: number } };
   ranges: {
     count: number;
     rangeBytes: number;
@@ -103,8 +103,8 @@ interface Timed {
   ttfbMs: number;
   totalMs: number;
   bytes: number;
-  /** CPU seconds of this process (the server: helper or express) and of `others` (summed) during the GET. */
-  cpu: { self: number; others: number };
+  /** CPU seconds of this process (the server: helper or express), of `others` (summed) and of the client process during the GET. */
+  cpu: { self: number; others: number; client: number };
 }
 
 /** The downloading client, in its own process; one GET at a time. */
@@ -127,7 +127,8 @@ class GetClient {
     });
     if ('error' in answer) throw new Error(answer.error);
     const self = process.cpuUsage(self0);
-    return { ...answer, cpu: { self: (self.user + self.system) / 1e6, others: (await cpuSecondsOfAll(others)) - others0 } };
+    const { cpuSeconds: client, ...timing } = answer;
+    return { ...timing, cpu: { self: (self.user + self.system) / 1e6, others: (await cpuSecondsOfAll(others)) - others0, client } };
   }
 
   close(): Promise<void> {
@@ -228,8 +229,8 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
       const staticMs = best.static!.totalMs;
       const gatewayMs = best.gateway!.totalMs;
       const cpu = {
-        gateway: { helper: perGiB(best.gateway!.cpu.self, size), storage: perGiB(best.gateway!.cpu.others, size), storageRequests: perGiB(storageRequests, size) },
-        static: { process: perGiB(best.static!.cpu.self, size) },
+        gateway: { helper: perGiB(best.gateway!.cpu.self, size), storage: perGiB(best.gateway!.cpu.others, size), storageRequests: perGiB(storageRequests, size), client: perGiB(best.gateway!.cpu.client, size) },
+        static: { process: perGiB(best.static!.cpu.self, size), client: perGiB(best.static!.cpu.client, size) },
       };
       if (o.profileDir) {
         say('profiling a full GET through the gateway');
@@ -281,7 +282,7 @@ export async function benchDownload(o: { sizeMiB?: number; profileDir?: string; 
           figure: 'CPU-s per GiB full GET, helper (gateway) + storage servers',
           value: cpu.gateway.helper + cpu.gateway.storage,
           unit: 'CPU-s/GiB',
-          note: `helper process ${round(cpu.gateway.helper, 2)} (express serving the file: ${round(cpu.static.process, 2)}; the client is its own process), 10 storage servers ${round(cpu.gateway.storage, 2)} (${Math.round(cpu.gateway.storageRequests)} range requests per GiB, ${round(storageBytes / size, 3)} bytes read per byte sent)`,
+          note: `helper process ${round(cpu.gateway.helper, 2)} (express serving the file: ${round(cpu.static.process, 2)}), 10 storage servers ${round(cpu.gateway.storage, 2)}, client process ${round(cpu.gateway.client, 2)} (static: ${round(cpu.static.client, 2)}) (${Math.round(cpu.gateway.storageRequests)} range requests per GiB, ${round(storageBytes / size, 3)} bytes read per byte sent)`,
         },
         { figure: 'CPU-s per GiB full GET, helper (gateway)', value: cpu.gateway.helper, unit: 'CPU-s/GiB' },
         { figure: 'CPU-s per GiB full GET, storage servers (sum)', value: cpu.gateway.storage, unit: 'CPU-s/GiB' },

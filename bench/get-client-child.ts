@@ -2,7 +2,7 @@
  * The HTTP client of bench/download.ts, in its own process as in real use (a
  * downloader never shares the gateway's event loop). It waits for requests
  * over IPC and answers each with its timings; the body is read and dropped.
- *   parent → { url, range? }     child → { ttfbMs, totalMs, bytes } | { error }
+ *   parent → { url, range? }     child → { ttfbMs, totalMs, bytes, cpuSeconds } | { error }
  */
 import { Agent, request } from 'undici';
 
@@ -11,12 +11,14 @@ export interface GetRequest {
   range?: string;
 }
 
-export type GetAnswer = { ttfbMs: number; totalMs: number; bytes: number } | { error: string };
+/** `cpuSeconds`: what this process spent on the request (user + system). */
+export type GetAnswer = { ttfbMs: number; totalMs: number; bytes: number; cpuSeconds: number } | { error: string };
 
 const agent = new Agent({ connections: 4 });
 
 async function get(req: GetRequest): Promise<GetAnswer> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const res = await request(req.url, { dispatcher: agent, headers: req.range ? { range: req.range } : {}, headersTimeout: 600_000, bodyTimeout: 600_000 });
   if (res.statusCode !== 200 && res.statusCode !== 206) return { error: `GET ${req.range ?? ''} answered ${res.statusCode}: ${await res.body.text()}` };
   let ttfbMs = -1;
@@ -25,7 +27,8 @@ async function get(req: GetRequest): Promise<GetAnswer> {
     if (ttfbMs < 0) ttfbMs = performance.now() - t0;
     bytes += chunk.length;
   }
-  return { ttfbMs, totalMs: performance.now() - t0, bytes };
+  const cpu = process.cpuUsage(cpu0);
+  return { ttfbMs, totalMs: performance.now() - t0, bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 process.on('message', (req: GetRequest) => {
