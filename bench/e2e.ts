@@ -38,12 +38,13 @@ async function writeRandomFile(file: string, size: number): Promise<void> {
 }
 
 /**
- * A put of other bytes (no deduplication with the measured file) through the same helper. 16 MiB
- * (~5 MiB per storage server) left the servers still compiling their hot paths during the measured
- * put: storage 35-37 CPU-s/GiB against 21-23 after 64 MiB (256 MiB puts, same load).
+ * Size of the warm-up put. 16 MiB (~5 MiB per storage server) left the servers still compiling
+ * their hot paths during the measured put: storage 35-37 CPU-s/GiB against 21-23 after 64 MiB
+ * (256 MiB puts, same load).
  */
 const WARM_UP_BYTES = 64 * MiB;
 
+/** A put of other bytes (no deduplication with the measured file) through the same helper. */
 async function warmUp(dir: string, helperUrl: string): Promise<void> {
   const file = path.join(dir, 'warm-up.bin');
   await writeRandomFile(file, WARM_UP_BYTES);
