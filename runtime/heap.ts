@@ -39,7 +39,7 @@ export function tuneHeapForService(execArgv: readonly string[] = process.execArg
  * The environment the helper's systemd unit (deploy/systemd/ferry-helper.service)
  * starts it with, and the bench starts its helper with. Both act only at
  * process start, so `ferry helper` cannot set them itself. Together they took
- * the helper's peak RSS from 197-212 to 183-186 MiB in 256 MiB puts and from
+ * the helper's peak RSS from 197-223 to 178-186 MiB in 256 MiB puts and from
  * 226-227 to 191 MiB in 1 GiB puts, at the same CPU (bench e2e, alternated runs):
  *
  * - `--max-semi-space-size=2`: V8's young generation otherwise grows to

@@ -7,9 +7,10 @@
  * One worker thread, started on first use and stopped once idle for
  * CHECK_WORKER_IDLE_MS (an idle worker still holds ~10 MiB of isolate and
  * malloc arenas for the whole put that follows its check); checks are
- * validated one at a time in arrival order. Bodies smaller than INLINE_BODY_BYTES are validated here:
- * they cost less than the round trip. A worker that dies fails the check it
- * was running with a 500 INTERNAL; the next check starts a new worker.
+ * validated one at a time in arrival order. Bodies smaller than
+ * INLINE_BODY_BYTES are validated here: they cost less than the round trip.
+ * A worker that dies fails the check it was running with a 500 INTERNAL; the
+ * next check starts a new worker.
  */
 import type { Worker } from 'node:worker_threads';
 import { ERROR_CODES, FerryError, type ErrorCode } from '../../core/errors.js';
