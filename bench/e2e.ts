@@ -10,7 +10,7 @@ import { BENCH_CLIENT_TOKEN, BENCH_GRID_TOKEN } from './lib/local-grid.js';
 import { FERRY_BIN, spawnStorage, waitForListening, type StorageProcess } from './lib/processes.js';
 import { cpuAtExitFlags, cpuSecondsOf, cpuSecondsOfAll, mainThreadCpuSecondsOf, perGiB, readCpuAtExit } from './lib/cpu.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';
-import { HELPER_PROCESS_ENV } from '../runtime/heap.js';
+import { SERVICE_PROCESS_ENV } from '../runtime/heap.js';
 import { rawPut } from './spool.js';
 import { throttleProxy, type ThrottleProxy } from './lib/throttle-proxy.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -78,10 +78,10 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; 
     for (let i = 0; i < 10; i++) storage.push(await spawnStorage(path.join(dir, `s${i}`), BENCH_GRID_TOKEN, i === 0 ? profile('storage-0') : [], { tls: o.tls }));
     const config = path.join(dir, 'helper.json');
     await writeFile(config, JSON.stringify({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [BENCH_CLIENT_TOKEN], storageServers: storage.map((s) => ({ url: s.url, token: BENCH_GRID_TOKEN })) }));
-    // Started as its systemd unit starts it (HELPER_PROCESS_ENV), so the RSS and CPU figures are the deployed helper's.
+    // Started as its systemd unit starts it (SERVICE_PROCESS_ENV), so the RSS and CPU figures are the deployed helper's.
     helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...HELPER_PROCESS_ENV },
+      env: { ...process.env, ...SERVICE_PROCESS_ENV },
     });
     const helperUrl = await waitForListening(helper, 'helper');
     if (o.throttleMBps) proxy = await throttleProxy(helperUrl, o.throttleMBps);

@@ -36,16 +36,19 @@ export function tuneHeapForService(execArgv: readonly string[] = process.execArg
 }
 
 /**
- * The environment the helper's systemd unit (deploy/systemd/ferry-helper.service)
- * starts it with, and the bench starts its helper with. Both act only at
- * process start, so `ferry helper` cannot set them itself. Together they took
+ * The environment the systemd units of the helper and the storage server
+ * (deploy/systemd/) start them with, and the bench starts its services with.
+ * Both act only at process start, so `ferry helper` and `ferry storage`
+ * cannot set them themselves. In alternated bench e2e runs, at the same CPU:
  * the helper's peak RSS from 197-223 to 178-186 MiB in 256 MiB puts and from
- * 226-227 to 191 MiB in 1 GiB puts, at the same CPU (bench e2e, alternated runs):
+ * 226-227 to 191 MiB in 1 GiB puts; each storage server's from 124-125 to
+ * 96 MiB (mean of ten, 256 MiB puts).
  *
  * - `--max-semi-space-size=2`: V8's young generation otherwise grows to
  *   2 x 16 MiB, almost all of it garbage between scavenges (2-14 MiB in use).
- * - `MALLOC_ARENA_MAX=1`: the codec workers' block buffers are freed on the
- *   main thread after the push; in a malloc arena of their own, ~30 MiB of
- *   free space there was not reused by the main thread's allocations.
+ * - `MALLOC_ARENA_MAX=1`: the helper's codec workers allocate the coded
+ *   blocks and its main thread frees them after the push; in a malloc arena
+ *   of their own, ~30 MiB of free space there was not reused by the main
+ *   thread's allocations.
  */
-export const HELPER_PROCESS_ENV = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '1' } as const;
+export const SERVICE_PROCESS_ENV = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '1' } as const;

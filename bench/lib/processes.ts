@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_PROCESS_ENV } from '../../runtime/heap.js';
 
 /** The compiled CLI, next to this file in dist/. */
 export const FERRY_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ferry.js');
@@ -12,13 +13,18 @@ export interface StorageProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A storage server in its own process (as in production), on an ephemeral loopback port. */
-/** `tls: false`: plain HTTP (the bench's same-run baseline for the cost of TLS); default HTTPS with a pinned address, as `ferry storage`. */
+/**
+ * A storage server in its own process, started as its systemd unit starts it
+ * (SERVICE_PROCESS_ENV), on an ephemeral loopback port. `tls: false`: plain
+ * HTTP (the bench's same-run baseline for the cost of TLS); default HTTPS
+ * with a pinned address, as `ferry storage`.
+ */
 export async function spawnStorage(dir: string, token: string, nodeArgs: string[] = [], o: { tls?: boolean } = {}): Promise<StorageProcess> {
   const tokenFile = `${dir}.token`;
   await writeFile(tokenFile, token, { mode: 0o600 });
   const child = spawn(process.execPath, [...nodeArgs, FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn', ...(o.tls === false ? ['--no-tls'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...SERVICE_PROCESS_ENV },
   });
   const url = await waitForListening(child, 'storage server');
   return {

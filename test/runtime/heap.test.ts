@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { HELPER_PROCESS_ENV, SERVICE_HEAP_GROWING_PERCENT, serviceHeapFlag } from '../../runtime/heap.js';
+import { SERVICE_HEAP_GROWING_PERCENT, SERVICE_PROCESS_ENV, serviceHeapFlag } from '../../runtime/heap.js';
 
 describe('service heap tuning', () => {
   it('sets the growing factor for a service started without one', () => {
@@ -15,9 +15,9 @@ describe('service heap tuning', () => {
   });
 });
 
-describe("the helper's process environment", () => {
-  it('is what the systemd unit starts the helper with (the bench measures the helper that way)', async () => {
-    const unit = await readFile(new URL('../../deploy/systemd/ferry-helper.service', import.meta.url), 'utf8');
+describe("the services' process environment", () => {
+  it.each(['ferry-helper.service', 'ferry-storage@.service'])('is what %s starts the service with (the bench measures the services that way)', async (name) => {
+    const unit = await readFile(new URL(`../../deploy/systemd/${name}`, import.meta.url), 'utf8');
     const environment = Object.fromEntries(
       unit
         .split('\n')
@@ -28,6 +28,6 @@ describe("the helper's process environment", () => {
           return [assignment.slice(0, eq), assignment.slice(eq + 1)];
         }),
     );
-    for (const [name, value] of Object.entries(HELPER_PROCESS_ENV)) expect(environment[name], name).toBe(value);
+    for (const [variable, value] of Object.entries(SERVICE_PROCESS_ENV)) expect(environment[variable], variable).toBe(value);
   });
 });
