@@ -10,7 +10,7 @@ import { BENCH_CLIENT_TOKEN, BENCH_GRID_TOKEN } from './lib/local-grid.js';
 import { FERRY_BIN, spawnStorage, waitForListening, type StorageProcess } from './lib/processes.js';
 import { cpuAtExitFlags, cpuSecondsOf, cpuSecondsOfAll, mainThreadCpuSecondsOf, perGiB, readCpuAtExit } from './lib/cpu.js';
 import { mbps, printTable, round, type BenchRow } from './lib/report.js';
-import { SERVICE_PROCESS_ENV } from '../runtime/heap.js';
+import { withServiceProcessEnv } from '../runtime/heap.js';
 import { rawPut } from './spool.js';
 import { throttleProxy, type ThrottleProxy } from './lib/throttle-proxy.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -81,7 +81,7 @@ export async function benchEndToEnd(o: { sizeMiB?: number; profileDir?: string; 
     // Started as its systemd unit starts it (SERVICE_PROCESS_ENV), so the RSS and CPU figures are the deployed helper's.
     helper = spawn(process.execPath, [...profile('helper'), FERRY_BIN, 'helper', '--config', config, '--log-level', 'warn'], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, ...SERVICE_PROCESS_ENV },
+      env: withServiceProcessEnv(),
     });
     const helperUrl = await waitForListening(helper, 'helper');
     if (o.throttleMBps) proxy = await throttleProxy(helperUrl, o.throttleMBps);

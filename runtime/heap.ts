@@ -52,3 +52,9 @@ export function tuneHeapForService(execArgv: readonly string[] = process.execArg
  *   thread's allocations.
  */
 export const SERVICE_PROCESS_ENV = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '1' } as const;
+
+/** `base` with SERVICE_PROCESS_ENV set; options already in `base.NODE_OPTIONS` stay, after ours, so theirs win. */
+export function withServiceProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const nodeOptions = [SERVICE_PROCESS_ENV.NODE_OPTIONS, base.NODE_OPTIONS].filter((o) => o !== undefined && o.trim() !== '').join(' ');
+  return { ...base, ...SERVICE_PROCESS_ENV, NODE_OPTIONS: nodeOptions };
+}

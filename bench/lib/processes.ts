@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_PROCESS_ENV } from '../../runtime/heap.js';
+import { withServiceProcessEnv } from '../../runtime/heap.js';
 
 /** The compiled CLI, next to this file in dist/. */
 export const FERRY_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ferry.js');
@@ -24,7 +24,7 @@ export async function spawnStorage(dir: string, token: string, nodeArgs: string[
   await writeFile(tokenFile, token, { mode: 0o600 });
   const child = spawn(process.execPath, [...nodeArgs, FERRY_BIN, 'storage', '--dir', dir, '--port', '0', '--token-file', tokenFile, '--log-level', 'warn', ...(o.tls === false ? ['--no-tls'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...SERVICE_PROCESS_ENV },
+    env: withServiceProcessEnv(),
   });
   const url = await waitForListening(child, 'storage server');
   return {

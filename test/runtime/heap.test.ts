@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { SERVICE_HEAP_GROWING_PERCENT, SERVICE_PROCESS_ENV, serviceHeapFlag } from '../../runtime/heap.js';
+import { SERVICE_HEAP_GROWING_PERCENT, SERVICE_PROCESS_ENV, serviceHeapFlag, withServiceProcessEnv } from '../../runtime/heap.js';
 
 describe('service heap tuning', () => {
   it('sets the growing factor for a service started without one', () => {
@@ -29,5 +29,13 @@ describe("the services' process environment", () => {
         }),
     );
     for (const [variable, value] of Object.entries(SERVICE_PROCESS_ENV)) expect(environment[variable], variable).toBe(value);
+  });
+
+  it("keeps the caller's own NODE_OPTIONS, after ours so that they win, and the rest of the environment", () => {
+    const env = withServiceProcessEnv({ PATH: '/bin', NODE_OPTIONS: '--max-semi-space-size=8 --enable-source-maps' });
+    expect(env.NODE_OPTIONS).toBe(`${SERVICE_PROCESS_ENV.NODE_OPTIONS} --max-semi-space-size=8 --enable-source-maps`);
+    expect(env.MALLOC_ARENA_MAX).toBe(SERVICE_PROCESS_ENV.MALLOC_ARENA_MAX);
+    expect(env.PATH).toBe('/bin');
+    expect(withServiceProcessEnv({ NODE_OPTIONS: ' ' }).NODE_OPTIONS).toBe(SERVICE_PROCESS_ENV.NODE_OPTIONS);
   });
 });
