@@ -40,7 +40,7 @@ export function tuneHeapForService(execArgv: readonly string[] = process.execArg
  * (deploy/systemd/) start them with, and the bench starts its services with.
  * Both act only at process start, so `ferry helper` and `ferry storage`
  * cannot set them themselves. In alternated bench e2e runs, at the same CPU:
- * the helper's peak RSS from 197-223 to 178-186 MiB in 256 MiB puts and from
+ * the helper's peak RSS from 197-223 to 178-190 MiB in 256 MiB puts and from
  * 226-227 to 191 MiB in 1 GiB puts; each storage server's from 124-125 to
  * 96 MiB (mean of ten, 256 MiB puts).
  *
