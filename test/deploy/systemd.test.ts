@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_PROCESS_ENV } from '../../runtime/heap.js';
 import { ensureBuilt, FERRY_BIN, ROOT } from '../support/cli.js';
 import { requireDependency, skipWithout } from '../support/required.js';
 import { tempDir } from '../support/tmp.js';
@@ -52,5 +53,23 @@ describe.skipIf(skipWithout(ANALYZE !== undefined))('deploy/systemd units', () =
     const docs = await readFile(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
     expect(docs).toContain('ferry-storage@.service');
     expect(docs).toContain('systemctl reload ferry-helper');
+  });
+});
+
+/** Needs no systemd: the memory settings the bench measures the services with are the units' own. */
+describe('deploy/systemd units: process environment', () => {
+  it.each(['ferry-helper.service', 'ferry-storage@.service'])('%s starts the service with SERVICE_PROCESS_ENV', async (unit) => {
+    const text = await readFile(path.join(UNITS, unit), 'utf8');
+    const environment = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('Environment='))
+        .map((line) => {
+          const assignment = line.slice('Environment='.length);
+          const eq = assignment.indexOf('=');
+          return [assignment.slice(0, eq), assignment.slice(eq + 1)];
+        }),
+    );
+    for (const [variable, value] of Object.entries(SERVICE_PROCESS_ENV)) expect(environment[variable], variable).toBe(value);
   });
 });

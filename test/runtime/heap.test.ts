@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_HEAP_GROWING_PERCENT, SERVICE_PROCESS_ENV, serviceHeapFlag, withServiceProcessEnv } from '../../runtime/heap.js';
 
@@ -16,21 +15,6 @@ describe('service heap tuning', () => {
 });
 
 describe("the services' process environment", () => {
-  it.each(['ferry-helper.service', 'ferry-storage@.service'])('is what %s starts the service with (the bench measures the services that way)', async (name) => {
-    const unit = await readFile(new URL(`../../deploy/systemd/${name}`, import.meta.url), 'utf8');
-    const environment = Object.fromEntries(
-      unit
-        .split('\n')
-        .filter((line) => line.startsWith('Environment='))
-        .map((line) => {
-          const assignment = line.slice('Environment='.length);
-          const eq = assignment.indexOf('=');
-          return [assignment.slice(0, eq), assignment.slice(eq + 1)];
-        }),
-    );
-    for (const [variable, value] of Object.entries(SERVICE_PROCESS_ENV)) expect(environment[variable], variable).toBe(value);
-  });
-
   it("keeps the caller's own NODE_OPTIONS, after ours so that they win, and the rest of the environment", () => {
     const env = withServiceProcessEnv({ PATH: '/bin', NODE_OPTIONS: '--max-semi-space-size=8 --enable-source-maps' });
     expect(env.NODE_OPTIONS).toBe(`${SERVICE_PROCESS_ENV.NODE_OPTIONS} --max-semi-space-size=8 --enable-source-maps`);
