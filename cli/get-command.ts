@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { parseReadCap } from '../core/capability.js';
 import { formatStorageIndex, storageIndexFromKey } from '../core/storage-index.js';
 import { formatSize } from '../runtime/size.js';
-import { gatewayTarget, isCapUrl } from '../client/download/gateway-target.js';
 import { resolveGetOutput } from './get-output.js';
 import { interruptible } from './interrupt.js';
 import { ProgressView } from './progress-bar.js';
@@ -33,6 +32,8 @@ export function registerGetCommand(program: Command): void {
           throw new UsageError((err as Error).message);
         }
       };
+      // Imported here: it brings the HTTP client, which `ferry storage` and `ferry helper` must not carry.
+      const { gatewayTarget, isCapUrl } = await import('../client/download/gateway-target.js');
       if (!isCapUrl(cap)) usage(() => parseReadCap(cap));
       const s = await clientSettings(cmd, false);
       // A cap URL's gateway may be any origin: the token goes only to the configured helper.

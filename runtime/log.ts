@@ -2,8 +2,9 @@
  * Process logging with pino: JSON lines in production (one object per line
  * on stdout), readable colourised lines when stdout is a terminal.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type prettyFactory from 'pino-pretty';
 import { z } from 'zod';
 
 export type { Logger } from 'pino';
@@ -48,6 +49,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   if (level === 'silent') return pino({ ...base, enabled: false });
   const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
   if (usePretty) {
+    // Required here, not imported: a service logging JSON (not a terminal) never loads it (~2 MiB of heap).
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof prettyFactory;
     return pino(
       base,
       pretty({

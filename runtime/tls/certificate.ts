@@ -1,77 +1,19 @@
 /**
  * Self-signed X.509 certificates for Ferry's listeners. The key pair is an
  * ECDSA P-256 key from node:crypto (fast to generate: a test grid makes ten);
- * node-forge's DER encoder builds the certificate, which node:crypto signs.
+ * certificate-der.ts encodes and signs the certificate.
  * Nothing checks the certificate's name or dates when a peer is pinned (the
  * pin is on the key), but curl, wget and aria2c given the certificate as
  * their CA do: it names localhost, the loopback addresses and the bind host.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
-
-const { asn1 } = forge;
-const U = asn1.Class.UNIVERSAL;
-const T = asn1.Type;
-
-const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
-const OID_COMMON_NAME = '2.5.4.3';
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 
 export const CERTIFICATE_NAME = 'ferry self-signed';
-
-export interface GeneratedCertificate {
-  /** PEM. */
-  cert: string;
-  /** PEM (PKCS #8). */
-  key: string;
-}
 
 /** A fresh P-256 private key. */
 export function generateKey(): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-}
-
-const binary = (b: Uint8Array): string => Buffer.from(b).toString('binary');
-const oid = (o: string) => asn1.create(U, T.OID, false, asn1.oidToDer(o).getBytes());
-
-function name(cn: string) {
-  return asn1.create(U, T.SEQUENCE, true, [
-    asn1.create(U, T.SET, true, [asn1.create(U, T.SEQUENCE, true, [oid(OID_COMMON_NAME), asn1.create(U, T.UTF8, false, forge.util.encodeUtf8(cn))])]),
-  ]);
-}
-
-// RFC 5280: UTCTime through 2049, GeneralizedTime from 2050.
-function time(d: Date) {
-  return d.getUTCFullYear() < 2050 ? asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(d)) : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(d));
-}
-
-/** subjectAltName: DNS names as dNSName [2], addresses as iPAddress [7]. */
-function altNames(hosts: readonly string[]) {
-  const names = hosts.map((h) => {
-    const bare = h.replace(/^\[|\]$/g, '');
-    if (isIP(bare) === 4) return asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, binary(Uint8Array.from(bare.split('.').map(Number))));
-    if (isIP(bare) === 6) return asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, binary(ipv6Bytes(bare)));
-    return asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, bare);
-  });
-  const value = asn1.toDer(asn1.create(U, T.SEQUENCE, true, names)).getBytes();
-  return asn1.create(U, T.SEQUENCE, true, [oid(OID_SUBJECT_ALT_NAME), asn1.create(U, T.OCTETSTRING, false, value)]);
-}
-
-function ipv6Bytes(address: string): Uint8Array {
-  // Expands "::" into the zero groups it stands for (no IPv4-in-IPv6 tail: not a bind host Ferry names).
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const part = (s: string | undefined) => (s ? s.split(':') : []);
-  const h = part(head);
-  const t = part(tail);
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[2 * i] = v >> 8;
-    out[2 * i + 1] = v & 0xff;
-  });
-  return out;
 }
 
 /** Host names the certificate names: localhost, both loopback addresses, and `extra` (the bind host) unless it is a wildcard. */
@@ -85,35 +27,9 @@ export function certificateHosts(extra: readonly string[] = []): string[] {
 }
 
 /** A self-signed certificate for `key`, valid from an hour ago for `days`. */
-export function selfSignedCertificate(key: KeyObject, o: { hosts: readonly string[]; days: number; now?: Date }): string {
+export async function selfSignedCertificate(key: KeyObject, o: { hosts: readonly string[]; days: number; now?: Date }): Promise<string> {
   const now = o.now ?? new Date();
-  const spki = asn1.fromDer(forge.util.createBuffer(binary(createPublicKey(key).export({ type: 'spki', format: 'der' }))));
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
-  const algorithm = asn1.create(U, T.SEQUENCE, true, [oid(OID_ECDSA_WITH_SHA256)]);
-  const tbs = asn1.create(U, T.SEQUENCE, true, [
-    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(U, T.INTEGER, false, asn1.integerToDer(2).getBytes())]),
-    asn1.create(U, T.INTEGER, false, binary(serial)),
-    algorithm,
-    name(CERTIFICATE_NAME),
-    asn1.create(U, T.SEQUENCE, true, [time(new Date(now.getTime() - 3_600_000)), time(new Date(now.getTime() + o.days * 86_400_000))]),
-    name(CERTIFICATE_NAME),
-    spki,
-    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [asn1.create(U, T.SEQUENCE, true, [altNames(o.hosts)])]),
-  ]);
-  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
-  const signature = sign('sha256', tbsDer, key); // DER-encoded ECDSA-Sig-Value, as X.509 wants
-  const certificate = asn1.create(U, T.SEQUENCE, true, [
-    tbs,
-    asn1.create(U, T.SEQUENCE, true, [oid(OID_ECDSA_WITH_SHA256)]),
-    asn1.create(U, T.BITSTRING, false, `\u0000${binary(signature)}`),
-  ]);
-  const der = Buffer.from(asn1.toDer(certificate).getBytes(), 'binary');
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
-}
-
-/** A new key and a self-signed certificate for it. */
-export function generateCertificate(o: { hosts: readonly string[]; days: number }): GeneratedCertificate {
-  const key = generateKey();
-  return { cert: selfSignedCertificate(key, o), key: key.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  // Loaded only here: issuing is rare, and the encoder's library is large.
+  const { encodeSelfSigned } = await import('./certificate-der.js');
+  return encodeSelfSigned(key, { name: CERTIFICATE_NAME, hosts: o.hosts, notBefore: new Date(now.getTime() - 3_600_000), notAfter: new Date(now.getTime() + o.days * 86_400_000) });
 }

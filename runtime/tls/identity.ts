@@ -76,7 +76,7 @@ export async function loadOrCreateIdentity(o: IdentityOptions): Promise<TlsIdent
   const hosts = certificateHosts(o.host ? [o.host] : []);
   let cert = (await readFileIfExists(certFile))?.toString('utf8');
   if (needsNewCertificate(cert, key, hosts, now)) {
-    cert = selfSignedCertificate(key, { hosts, days: CERT_DAYS, now });
+    cert = await selfSignedCertificate(key, { hosts, days: CERT_DAYS, now });
     await writeFileDurable(certFile, cert, { mode: 0o644 });
   }
   const x509 = new X509Certificate(cert!);

@@ -89,7 +89,7 @@ describe('pinned HTTPS', () => {
     try {
       const first = await loadOrCreateIdentity({ dir });
       const { createPrivateKey } = await import('node:crypto');
-      const expired = selfSignedCertificate(createPrivateKey(first.key), { hosts: ['127.0.0.1'], days: 1, now: new Date(Date.now() - 10 * 86_400_000) });
+      const expired = await selfSignedCertificate(createPrivateKey(first.key), { hosts: ['127.0.0.1'], days: 1, now: new Date(Date.now() - 10 * 86_400_000) });
       await writeFile(path.join(dir, 'tls', 'cert.pem'), expired);
       const again = await loadOrCreateIdentity({ dir });
       expect(again.pin).toBe(first.pin);
@@ -104,7 +104,7 @@ describe('pinned HTTPS', () => {
     const { dir, cleanup } = await tempDir();
     try {
       const key = generateKey();
-      const cert = selfSignedCertificate(key, { hosts: ['example.org'], days: 10 });
+      const cert = await selfSignedCertificate(key, { hosts: ['example.org'], days: 10 });
       await writeFile(path.join(dir, 'c.pem'), cert);
       await writeFile(path.join(dir, 'k.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
       await writeFile(path.join(dir, 'wrong.pem'), generateKey().export({ type: 'pkcs8', format: 'pem' }));
