@@ -92,4 +92,3 @@ export function encodeSelfSigned(key: KeyObject, f: CertificateFields): string {
   const der = Buffer.from(asn1.toDer(certificate).getBytes(), 'binary');
   return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
 }
-
