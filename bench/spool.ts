@@ -10,6 +10,7 @@ import { parseHelperConfig } from '../helper/config.js';
 import { startHelper } from '../helper/start.js';
 import { listen } from '../runtime/http/listen.js';
 import { makeBenchFile, type BenchFile } from './lib/ciphertext-file.js';
+import { perGiB } from './lib/cpu.js';
 import { mbps, printTable, type BenchRow } from './lib/report.js';
 
 const TOKEN = 'bench-client-token-0123456789abcdef';
@@ -37,15 +38,25 @@ export async function rawPut(file: { path: string; size: number }, dir: string):
   }
 }
 
+/** Wall time and CPU seconds (this process, all threads: both ends run here) of `fn`. */
+async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; cpuS: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { ms, cpuS: (c.user + c.system) / 1e6 };
+}
+
 /** Ferry's spool: check, then tus PATCHes until every segment is verified and fsynced (encoding not running). */
-async function spoolUpload(file: BenchFile, dir: string): Promise<number> {
+async function spoolUpload(file: BenchFile, dir: string): Promise<{ ms: number; cpuS: number }> {
   const helper = await startHelper(parseHelperConfig({ dataDir: path.join(dir, 'helper'), port: 0, clientTokens: [TOKEN] }));
   void helper.helper.queue.stop(); // measure receiving only
   try {
-    const t0 = performance.now();
-    const answer = await tusPut(helper.url, TOKEN, file, file.params.k);
-    if (answer.status !== 'send') throw new Error(`unexpected check answer ${JSON.stringify(answer)}`);
-    return performance.now() - t0;
+    return await timed(async () => {
+      const answer = await tusPut(helper.url, TOKEN, file, file.params.k);
+      if (answer.status !== 'send') throw new Error(`unexpected check answer ${JSON.stringify(answer)}`);
+    });
   } finally {
     await helper.close();
   }
@@ -57,11 +68,24 @@ export async function benchSpool(o: { sizeMiB?: number; dir?: string } = {}): Pr
   const base = await dir;
   try {
     const file = await makeBenchFile(path.join(base, 'ct.bin'), size, { k: 3, n: 10, maxSegmentSize: 1024 * 1024 });
-    const rawMs = await rawPut(file, base);
-    const spoolMs = await spoolUpload(file, base);
+    let rawMs = 0;
+    const rawCpu = (await timed(async () => (rawMs = await rawPut(file, base)))).cpuS;
+    const spoolRun = await spoolUpload(file, base);
     const raw = mbps(size, rawMs);
-    const spool = mbps(size, spoolMs);
-    return [{ figure: 'spool: client -> helper ciphertext', value: spool, unit: 'MB/s', baseline: raw, ratio: spool / raw, goal: '>= 0.9x', note: `${o.sizeMiB ?? 1024} MiB, raw PUT into a file as baseline` }];
+    const spool = mbps(size, spoolRun.ms);
+    const spoolCpuPerGiB = perGiB(spoolRun.cpuS, size);
+    const rawCpuPerGiB = perGiB(rawCpu, size);
+    return [
+      { figure: 'spool: client -> helper ciphertext', value: spool, unit: 'MB/s', baseline: raw, ratio: spool / raw, goal: '>= 0.9x', note: `${o.sizeMiB ?? 1024} MiB, raw PUT into a file as baseline` },
+      {
+        figure: 'CPU-s per GiB spooled (tus client and helper, one process)',
+        value: spoolCpuPerGiB,
+        unit: 'CPU-s/GiB',
+        baseline: rawCpuPerGiB,
+        ratio: spoolCpuPerGiB / rawCpuPerGiB,
+        note: 'baseline: the raw PUT, client and server in one process',
+      },
+    ];
   } finally {
     await rm(base, { recursive: true, force: true });
   }
