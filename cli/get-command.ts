@@ -32,7 +32,7 @@ export function registerGetCommand(program: Command): void {
           throw new UsageError((err as Error).message);
         }
       };
-      // Imported here: it brings the HTTP client, which `ferry storage` and `ferry helper` must not carry.
+      // Imported here: it brings the HTTP client, which `ferry storage` and `ferry --version` must not carry.
       const { gatewayTarget, isCapUrl } = await import('../client/download/gateway-target.js');
       if (!isCapUrl(cap)) usage(() => parseReadCap(cap));
       const s = await clientSettings(cmd, false);
